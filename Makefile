@@ -1,0 +1,49 @@
+# Sluice: the two set-up commands are `make run` and `make test`.
+GO       ?= go
+BIN      := bin/sluice
+PKGS     := ./...
+FUZZTIME ?= 10s
+
+.PHONY: build run test test-short fuzz bench bench-full lint clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/sluice
+
+# Runs the embedded quickstart: the gateway on 127.0.0.1:8080 in front of two
+# built-in demo upstreams. Try: curl localhost:8080/api/users/42
+run: build
+	./$(BIN)
+
+# Unit, end-to-end (real sockets, 127.0.0.1 only) and a short bounded run of
+# every fuzz target.
+test: build
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	@for t in http1:FuzzParseRequest http1:FuzzChunked http1:FuzzParseResponse router:FuzzNormalize router:FuzzMatch; do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
+	done
+
+# Micro-benchmarks beside the code, then the wrk comparison (direct, Sluice,
+# nginx when installed) described in docs/BENCHMARKS.md.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./http1/ ./router/ ./engine/
+	bash bench/run.sh
+
+bench-full: build
+	DURATION=10 REPS=5 SCENARIOS="small:64 small:256 4k:64 64k:64" bash bench/run.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sluicehq/sluice/config"
+)
+
+// flags are the command line. Every flag that tunes the gateway overrides
+// the config key named in its help text, but only when given explicitly.
+type flags struct {
+	config       string
+	check        bool
+	loops        int
+	reusePort    bool
+	lockOSThread bool
+	readBuffer   sizeFlag
+	writeBuffer  sizeFlag
+	maxIdle      int
+	idleTimeout  time.Duration
+	drainTimeout time.Duration
+	logLevel     string
+
+	setMaxIdle, setIdleTimeout bool // the pool flags were given
+}
+
+func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
+	f := &flags{readBuffer: 64 << 10}
+	fs := flag.NewFlagSet("sluice", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.config, "config", "", "config `file` (YAML); empty runs the embedded quickstart with its demo upstreams")
+	fs.BoolVar(&f.check, "check", false, "validate the config and exit: 0 when valid, 1 with file:line:column errors")
+	fs.IntVar(&f.loops, "loops", 0, "event loops; 0 = GOMAXPROCS (server.loops)")
+	fs.BoolVar(&f.reusePort, "reuseport", true, "one SO_REUSEPORT listener per loop (server.reuseport)")
+	fs.BoolVar(&f.lockOSThread, "lock-os-thread", false, "pin each event loop to an OS thread (server.lock_os_thread)")
+	fs.Var(&f.readBuffer, "read-buffer", "per-loop read buffer, e.g. 64KiB (server.read_buffer)")
+	fs.Var(&f.writeBuffer, "write-buffer", "socket send buffer, e.g. 256KiB; 0 = kernel default (server.write_buffer)")
+	fs.IntVar(&f.maxIdle, "upstream-max-idle", 128, "idle keep-alive connections per upstream target per loop, all clusters (cluster pool.max_idle_per_target)")
+	fs.DurationVar(&f.idleTimeout, "upstream-idle-timeout", 90*time.Second, "close idle upstream connections after this, all clusters (cluster pool.idle_timeout)")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, time allowed for requests in flight (server.drain_timeout)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (server.log_level)")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: sluice [flags]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
+		fs.PrintDefaults()
+	}
+	return fs, f
+}
+
+// apply copies explicitly set flags over cfg.
+func (f *flags) apply(fs *flag.FlagSet, cfg *config.Config) {
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "loops":
+			cfg.Server.Loops = f.loops
+		case "reuseport":
+			cfg.Server.ReusePort = f.reusePort
+		case "lock-os-thread":
+			cfg.Server.LockOSThread = f.lockOSThread
+		case "read-buffer":
+			cfg.Server.ReadBuffer = config.ByteSize(f.readBuffer)
+		case "write-buffer":
+			cfg.Server.WriteBuffer = config.ByteSize(f.writeBuffer)
+		case "drain-timeout":
+			cfg.Server.DrainTimeout = config.Duration(f.drainTimeout)
+		case "log-level":
+			cfg.Server.LogLevel = f.logLevel
+		case "upstream-max-idle":
+			f.setMaxIdle = true
+		case "upstream-idle-timeout":
+			f.setIdleTimeout = true
+		}
+	})
+	f.applyUpstream(cfg)
+}
+
+// applyUpstream applies the pool flags to every cluster; reloads call it too
+// so a flag keeps winning over the file.
+func (f *flags) applyUpstream(cfg *config.Config) {
+	for _, c := range cfg.Clusters {
+		if f.setMaxIdle {
+			c.Pool.MaxIdlePerTarget = f.maxIdle
+		}
+		if f.setIdleTimeout {
+			c.Pool.IdleTimeout = config.Duration(f.idleTimeout)
+		}
+	}
+}
+
+// sizeFlag is a byte size flag that takes the config file's units.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string { return config.ByteSize(*s).String() }
+
+func (s *sizeFlag) Set(v string) error {
+	b, err := config.ParseByteSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(b)
+	return nil
+}

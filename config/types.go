@@ -1,0 +1,259 @@
+// Package config turns Sluice's YAML config file into validated Go structs
+// with every default applied.
+//
+// Decoding is strict: an unknown key, a value of the wrong type, a duplicate
+// key or a reference to a cluster or middleware that does not exist is an
+// error naming the file, line and column of the offending node. Parse
+// reports every problem it finds in one go (errors.Join of *Error, sorted by
+// position), so an operator fixes the whole file in one pass. The gateway
+// refuses to start on any error and, on reload, keeps its old config.
+//
+// The package imports only the standard library and goccy/go-yaml; it knows
+// nothing about the engine that consumes the result.
+package config
+
+import (
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Config is one complete, validated gateway configuration. Build it with
+// Load or Parse (or Default plus Validate in tests); a Config is never
+// mutated after it is handed to the gateway, so it is safe to read from any
+// goroutine.
+type Config struct {
+	// File is the path the config was loaded from, "" for in-memory configs.
+	// Error messages and Pos values name it.
+	File string `yaml:"-"`
+	// Listen is the client listener as host:port. Default "127.0.0.1:8080";
+	// an empty host (":8080") listens on every interface, port 0 picks a
+	// free port (tests).
+	Listen string `yaml:"listen"`
+	// Admin is the admin API + /metrics listener as host:port. Default
+	// "127.0.0.1:9901"; "" turns the admin listener off.
+	Admin string `yaml:"admin"`
+	// Server holds event-loop and process settings.
+	Server Server `yaml:"server"`
+	// Limits caps what one request may send.
+	Limits Limits `yaml:"limits"`
+	// Timeouts bound client-side waits.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// Clusters are the named upstream groups, keyed by name. Default empty.
+	Clusters map[string]*Cluster `yaml:"clusters"`
+	// Middleware are the named, reusable middleware instances routes refer
+	// to, keyed by name. Default empty.
+	Middleware map[string]*Middleware `yaml:"middleware"`
+	// Routes in file order (the router orders them by specificity). Default
+	// empty: every request gets a 404.
+	Routes []*Route `yaml:"routes"`
+	// DemoUpstreams (yaml `demo_upstreams`) are host:port addresses where the
+	// binary starts its built-in demo upstream, so the quickstart works with
+	// nothing else running. Default none; not for production.
+	DemoUpstreams []string `yaml:"demo_upstreams"`
+
+	// pos maps YAML paths to where they are written, for validation errors.
+	pos map[string]Pos
+}
+
+// Server holds event-loop and process settings (yaml `server:`).
+type Server struct {
+	// Loops (yaml `loops`) is the number of event loops; 0 (default) means
+	// one per GOMAXPROCS. Must be >= 0.
+	Loops int `yaml:"loops"`
+	// ReusePort (yaml `reuseport`) opens one SO_REUSEPORT listener per loop so
+	// the kernel spreads accepts. Default true.
+	ReusePort bool `yaml:"reuseport"`
+	// LockOSThread (yaml `lock_os_thread`) pins each loop to an OS thread.
+	// Default false.
+	LockOSThread bool `yaml:"lock_os_thread"`
+	// ReadBuffer (yaml `read_buffer`) is each loop's read buffer. Default
+	// 64KiB; 4KiB..16MiB.
+	ReadBuffer ByteSize `yaml:"read_buffer"`
+	// WriteBuffer (yaml `write_buffer`) is the socket send-buffer hint
+	// (SO_SNDBUF). Default 64KiB; 0 keeps the kernel default; at most 256MiB.
+	WriteBuffer ByteSize `yaml:"write_buffer"`
+	// DrainTimeout (yaml `drain_timeout`) is how long a SIGTERM waits for
+	// in-flight requests before closing connections. Default 30s; 0 closes
+	// at once.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+	// LogLevel (yaml `log_level`) is debug, info, warn or error. Default
+	// "info".
+	LogLevel string `yaml:"log_level"`
+}
+
+// Limits caps what one request may send (yaml `limits:`).
+type Limits struct {
+	// MaxHeaderBytes (yaml `max_header_bytes`) caps the request line plus
+	// headers; more gets a 431. Default 32KiB; 1KiB..1MiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// MaxURIBytes (yaml `max_uri_bytes`) caps the request target; more gets
+	// a 414. Default 8KiB; 1..MaxHeaderBytes (the URI is part of the head).
+	MaxURIBytes ByteSize `yaml:"max_uri_bytes"`
+	// MaxBodyBytes (yaml `max_body_bytes`) caps a request body; more gets a
+	// 413. Default 10MiB; 0 means unlimited (streamed, never buffered).
+	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+}
+
+// Timeouts bound client-side waits (yaml `timeouts:`). Both must be > 0.
+type Timeouts struct {
+	// ClientHeader (yaml `client_header`) is how long a client may take to
+	// send a full request head (slowloris guard, 408). Default 10s.
+	ClientHeader Duration `yaml:"client_header"`
+	// ClientIdle (yaml `client_idle`) is how long a keep-alive connection may
+	// sit idle between requests. Default 60s.
+	ClientIdle Duration `yaml:"client_idle"`
+}
+
+// Cluster is a named group of interchangeable upstream targets.
+type Cluster struct {
+	// Name is the cluster's key in the `clusters` map.
+	Name string `yaml:"-"`
+	// Targets are the upstream servers; at least one.
+	Targets []Target `yaml:"targets"`
+	// Balancer picks a target per request: round_robin (default, weighted),
+	// least_request, consistent_hash or random.
+	Balancer string `yaml:"balancer"`
+	// Timeouts bound upstream waits.
+	Timeouts ClusterTimeouts `yaml:"timeouts"`
+	// Pool sizes the per-loop keep-alive connection pools.
+	Pool Pool `yaml:"pool"`
+	// Pos is where the cluster's name is written.
+	Pos Pos `yaml:"-"`
+}
+
+// ClusterTimeouts bound upstream waits (yaml `timeouts:` under a cluster).
+// Both must be > 0.
+type ClusterTimeouts struct {
+	// Connect (yaml `connect`) bounds a TCP dial to a target. Default 1s.
+	Connect Duration `yaml:"connect"`
+	// Response (yaml `response`) bounds the wait for a response head after
+	// the request is sent (504). Default 15s.
+	Response Duration `yaml:"response"`
+}
+
+// Pool sizes the keep-alive connection pools each event loop keeps per
+// target (yaml `pool:` under a cluster).
+type Pool struct {
+	// MaxIdlePerTarget (yaml `max_idle_per_target`) caps idle connections per
+	// target per loop. Default 128; 0 disables keep-alive reuse.
+	MaxIdlePerTarget int `yaml:"max_idle_per_target"`
+	// IdleTimeout (yaml `idle_timeout`) closes idle connections older than
+	// this. Default 90s; must be > 0.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+}
+
+// Target is one upstream server of a cluster.
+type Target struct {
+	// URL (yaml `url`) is http://host:port or http://host (port 80). No
+	// path, query or userinfo; https is not supported yet. A target may also
+	// be written as the bare URL string.
+	URL string `yaml:"url"`
+	// Weight (yaml `weight`) is the target's share for weighted balancers.
+	// Default 1; 1..1000.
+	Weight int `yaml:"weight"`
+	// Addr is the derived "host:port" to dial (filled in by validation).
+	Addr string `yaml:"-"`
+	// Host is the derived host[:port] as written in URL, sent upstream as
+	// the Host header unless the route sets preserve_host.
+	Host string `yaml:"-"`
+	// Pos is where the target is written.
+	Pos Pos `yaml:"-"`
+}
+
+// Route maps matching requests to a cluster through a middleware chain.
+type Route struct {
+	// Name is required and unique; it labels metrics and logs.
+	Name string `yaml:"name"`
+	// Match selects the requests this route serves.
+	Match Match `yaml:"match"`
+	// Cluster is the name of the cluster that serves the route; required.
+	Cluster string `yaml:"cluster"`
+	// StripPrefix (yaml `strip_prefix`) is removed from the path before it
+	// is sent upstream. Default "" (no rewrite). It must start with '/', not
+	// end with '/', and be a whole-segment prefix of the static part of
+	// Match.Path, so every request the route matches has it.
+	StripPrefix string `yaml:"strip_prefix"`
+	// PreserveHost (yaml `preserve_host`) sends the client's Host header
+	// upstream (true) instead of the target's host (false, default).
+	PreserveHost bool `yaml:"preserve_host"`
+	// Middleware names instances from the top-level middleware map; they run
+	// in this order. Default none.
+	Middleware []string `yaml:"middleware"`
+	// Pos is where the route is written.
+	Pos Pos `yaml:"-"`
+}
+
+// Match selects requests for a route. Only Path is required.
+type Match struct {
+	// Path starts with '/'; its segments are static text, ":name" (one
+	// segment) or, last only, "*" / "*name" (the rest of the path).
+	Path string `yaml:"path"`
+	// Methods limits the route to these methods, upper-cased on load.
+	// Default empty: any method.
+	Methods []string `yaml:"methods"`
+	// Host is an exact host name or "*.suffix", lower-cased on load, without
+	// a port. Default "": any host.
+	Host string `yaml:"host"`
+	// Headers must all be present with exactly these values. Default none.
+	Headers map[string]string `yaml:"headers"`
+}
+
+// Middleware is one named middleware instance. Its settings belong to its
+// type and are checked by the decoder registered for that type.
+type Middleware struct {
+	// Name is the instance's key in the `middleware` map.
+	Name string `yaml:"-"`
+	// Type (yaml `type`) picks the kind (jwt, rate_limit, …); required and
+	// must be registered with RegisterMiddlewareType.
+	Type string `yaml:"type"`
+	// Raw is the instance's YAML, `type` included, for decoders that want
+	// the text. Prefer Decode, which keeps file positions in errors.
+	Raw []byte `yaml:"-"`
+	// Pos is where the instance's name is written.
+	Pos Pos `yaml:"-"`
+	// Settings is whatever the type's decoder stored (typically its parsed
+	// settings struct), for the pipeline to pick up. Default nil.
+	Settings any `yaml:"-"`
+
+	// node is the instance's YAML mapping, nil for in-memory instances.
+	node ast.Node
+}
+
+// Default returns a Config with every default applied and no clusters,
+// middleware or routes.
+func Default() *Config {
+	return &Config{
+		Listen: "127.0.0.1:8080",
+		Admin:  "127.0.0.1:9901",
+		Server: Server{
+			ReusePort:    true,
+			ReadBuffer:   64 * KiB,
+			WriteBuffer:  64 * KiB,
+			DrainTimeout: Duration(30 * time.Second),
+			LogLevel:     "info",
+		},
+		Limits: Limits{
+			MaxHeaderBytes: 32 * KiB,
+			MaxURIBytes:    8 * KiB,
+			MaxBodyBytes:   10 * MiB,
+		},
+		Timeouts: Timeouts{
+			ClientHeader: Duration(10 * time.Second),
+			ClientIdle:   Duration(60 * time.Second),
+		},
+		Clusters:   map[string]*Cluster{},
+		Middleware: map[string]*Middleware{},
+	}
+}
+
+// newCluster returns a cluster with its defaults, before its YAML is applied.
+func newCluster(name string, pos Pos) *Cluster {
+	return &Cluster{
+		Name:     name,
+		Balancer: "round_robin",
+		Timeouts: ClusterTimeouts{Connect: Duration(time.Second), Response: Duration(15 * time.Second)},
+		Pool:     Pool{MaxIdlePerTarget: 128, IdleTimeout: Duration(90 * time.Second)},
+		Pos:      pos,
+	}
+}

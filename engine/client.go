@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"strings"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/router"
+)
+
+// client states.
+const (
+	csIdle    uint8 = iota // waiting for the first byte of a request (idle timeout)
+	csHead                 // part of a request head buffered (header timeout)
+	csBusy                 // an exchange is in flight
+	csClosing              // last response written; flushing, then lingering
+)
+
+// lingerTime bounds how long a closing connection keeps reading (and
+// discarding) after its last response, so a client still sending is not hit
+// by a reset that would destroy the response before it reads it.
+const lingerTime = 2 * time.Second
+
+// outHighWater stops reading further pipelined requests while this many
+// response bytes wait for a client that does not read.
+const outHighWater = 1 << 20
+
+// client is one accepted connection. All fields are loop only.
+type client struct {
+	lp       *loop
+	c        gnet.Conn
+	closed   bool // the gnet Conn is gone; never touch c again
+	state    uint8
+	shutWR   bool  // write side shut down while lingering
+	deadline int64 // unix nanos: idle, header or linger deadline by state
+	ip       []byte
+	ex       *exchange // the exchange in flight, nil when idle
+
+	req    http1.Request
+	norm   []byte
+	params router.Params
+
+	prev, next *client
+}
+
+// onTraffic handles readable bytes. Loop only.
+func (cl *client) onTraffic() {
+	switch {
+	case cl.closed:
+	case cl.state == csClosing:
+		_, _ = cl.c.Discard(-1) // lingering: drain what the client still sends
+	case cl.ex != nil:
+		cl.ex.pumpRequestBody()
+	default:
+		cl.serve()
+	}
+}
+
+// serve parses and starts buffered requests one at a time; pipelined requests
+// wait in the inbound buffer until the exchange before them completes, which
+// keeps responses in order. Loop only.
+func (cl *client) serve() {
+	for !cl.closed && cl.ex == nil && cl.state != csClosing {
+		if cl.c.OutboundBuffered() > outHighWater {
+			return // the client is not reading; resume when the sweep sees it drain
+		}
+		buf, _ := cl.c.Peek(-1)
+		if len(buf) == 0 {
+			cl.setIdle()
+			return
+		}
+		snap := cl.lp.e.Snapshot()
+		cl.req.Reset()
+		n, err := http1.ParseRequest(buf, &cl.req, &snap.Limits)
+		if err == http1.ErrIncomplete {
+			if cl.state != csHead {
+				cl.state = csHead
+				cl.deadline = cl.lp.e.clock() + int64(snap.HeaderTimeout)
+			}
+			return
+		}
+		if err != nil {
+			cl.reject(http1.StatusOf(err), strings.TrimPrefix(err.Error(), "http1: "))
+			return
+		}
+		cl.begin(snap, n)
+	}
+}
+
+// setIdle arms the keep-alive idle timeout. Loop only.
+func (cl *client) setIdle() {
+	if cl.state != csIdle {
+		cl.state = csIdle
+		cl.deadline = cl.lp.e.clock() + int64(cl.lp.e.Snapshot().IdleTimeout)
+	}
+	if cl.lp.e.draining.Load() {
+		cl.close()
+	}
+}
+
+// reject answers a request the gateway could not parse, then closes: after a
+// framing error the rest of the stream cannot be trusted. Loop only.
+func (cl *client) reject(status int, msg string) {
+	var id [idLen]byte
+	cl.lp.newRequestID(&id)
+	ex := exchange{cl: cl, clientMinor: 1}
+	ex.setID(id[:])
+	ex.respondError(status, msg, nil, true)
+}
+
+// finished is called when the exchange in flight has written its whole
+// response. keepAlive says whether the connection may carry another request.
+// Loop only.
+func (cl *client) finished(keepAlive bool) {
+	cl.ex = nil
+	if cl.closed {
+		return
+	}
+	if !keepAlive || cl.lp.e.draining.Load() {
+		cl.closeAfterFlush()
+		return
+	}
+	cl.state = csIdle
+	cl.deadline = cl.lp.e.clock() + int64(cl.lp.e.Snapshot().IdleTimeout)
+	cl.serve() // the next pipelined request may already be buffered
+}
+
+// closeAfterFlush closes once the last response has left, then lingers.
+// Loop only.
+func (cl *client) closeAfterFlush() {
+	if cl.closed {
+		return
+	}
+	cl.state = csClosing
+	cl.deadline = cl.lp.e.clock() + int64(lingerTime)
+	_, _ = cl.c.Discard(-1)
+	cl.tryShutWrite()
+}
+
+// tryShutWrite half-closes once the outbound buffer is empty, so the client
+// reads our last bytes and then EOF; we keep discarding its input until it
+// closes or the linger deadline passes. Loop only.
+func (cl *client) tryShutWrite() {
+	if cl.closed || cl.shutWR || cl.c.OutboundBuffered() > 0 {
+		return
+	}
+	cl.shutWR = true
+	if err := unix.Shutdown(cl.c.Fd(), unix.SHUT_WR); err != nil {
+		cl.close()
+	}
+}
+
+// sweep enforces this client's deadlines. Loop only.
+func (cl *client) sweep(now int64, draining bool) {
+	if cl.closed {
+		return
+	}
+	switch cl.state {
+	case csIdle:
+		if draining || now >= cl.deadline {
+			cl.close()
+		} else if cl.c.InboundBuffered() > 0 {
+			cl.serve() // resumes a client paused by outHighWater
+		}
+	case csHead:
+		if now >= cl.deadline {
+			cl.reject(408, "request header timeout")
+		}
+	case csBusy:
+		if cl.ex != nil {
+			cl.ex.sweep(now)
+		}
+	case csClosing:
+		cl.tryShutWrite()
+		if now >= cl.deadline {
+			cl.close()
+		}
+	}
+}
+
+// close closes the connection now and aborts the exchange in flight.
+// Loop only.
+func (cl *client) close() {
+	if cl.closed {
+		return
+	}
+	cl.gone()
+	_ = cl.lp.el.Close(cl.c)
+}
+
+// onClose is gnet's notice that the socket is gone. Loop only.
+func (cl *client) onClose(error) { cl.gone() }
+
+// gone forgets the connection: after this nothing may write to cl.c, whose
+// fd number the kernel may already have handed to a new socket.
+func (cl *client) gone() {
+	if cl.closed {
+		return
+	}
+	cl.closed = true
+	cl.lp.clients.remove(cl)
+	cl.lp.e.clients.Add(-1)
+	if ex := cl.ex; ex != nil {
+		cl.ex = nil
+		ex.clientGone()
+	}
+}

@@ -1,0 +1,241 @@
+// Package engine runs Sluice's event loops: it accepts client connections on
+// gnet loops, parses requests in place, routes them through the current
+// pipeline snapshot and forwards them over keep-alive upstream connections
+// that live on the same loop as the client. It is the only package that
+// imports gnet.
+//
+// Every method whose doc says "loop only" must run on the loop that owns the
+// connection; nothing in this package takes a lock on the request path.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+
+	"github.com/sluicehq/sluice/pipeline"
+)
+
+// Options tune the engine. The zero value of each field picks the default
+// named in its comment.
+type Options struct {
+	Listen       string        // host:port; required
+	Loops        int           // event loops; 0 = GOMAXPROCS
+	ReusePort    bool          // one SO_REUSEPORT listener per loop
+	LockOSThread bool          // pin each loop to an OS thread
+	ReadBuffer   int           // per-loop read buffer; 0 = 64 KiB
+	WriteBuffer  int           // socket send buffer; 0 = kernel default
+	DrainTimeout time.Duration // graceful stop budget; 0 = 30s
+	Logger       *slog.Logger  // nil = slog.Default()
+}
+
+// tick is how often deadlines are swept and the coarse clock advances; it is
+// the resolution of every timeout.
+const tick = 50 * time.Millisecond
+
+// Engine is a running gateway listener. Create with New, start with Serve.
+type Engine struct {
+	gnet.BuiltinEventEngine
+
+	opts Options
+	log  *slog.Logger
+	snap atomic.Pointer[pipeline.Snapshot]
+
+	eng      gnet.Engine
+	booted   chan struct{}
+	loops    sync.Map // gnet.EventLoop -> *loop
+	loopSeq  atomic.Int32
+	now      atomic.Int64 // unix nanos, advanced every tick
+	draining atomic.Bool
+	clients  atomic.Int64 // open client connections
+	idSeed   uint64
+}
+
+// New returns an engine serving snap.
+func New(opts Options, snap *pipeline.Snapshot) *Engine {
+	if opts.Loops <= 0 {
+		opts.Loops = runtime.GOMAXPROCS(0)
+	}
+	if opts.ReadBuffer <= 0 {
+		opts.ReadBuffer = 64 << 10
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{opts: opts, log: opts.Logger, booted: make(chan struct{}), idSeed: newIDSeed()}
+	e.snap.Store(snap)
+	e.now.Store(time.Now().UnixNano())
+	return e
+}
+
+// Swap installs a new snapshot; requests already routed finish on the old
+// one. Any goroutine.
+func (e *Engine) Swap(s *pipeline.Snapshot) { e.snap.Store(s) }
+
+// Snapshot returns the snapshot new requests are routed with. Any goroutine.
+func (e *Engine) Snapshot() *pipeline.Snapshot { return e.snap.Load() }
+
+// Serve runs the event loops until Shutdown; it blocks. Any goroutine.
+func (e *Engine) Serve() error {
+	opts := []gnet.Option{
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(e.opts.Loops),
+		gnet.WithReusePort(e.opts.ReusePort),
+		gnet.WithReuseAddr(true),
+		gnet.WithLockOSThread(e.opts.LockOSThread),
+		gnet.WithReadBufferCap(e.opts.ReadBuffer),
+		gnet.WithTicker(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogLevel(logging.ErrorLevel),
+	}
+	if e.opts.WriteBuffer > 0 {
+		opts = append(opts, gnet.WithSocketSendBuffer(e.opts.WriteBuffer))
+	}
+	err := gnet.Run(e, "tcp://"+e.opts.Listen, opts...)
+	if err != nil {
+		select {
+		case <-e.booted:
+		default:
+			close(e.booted) // unblock Ready waiters on a failed start
+		}
+	}
+	return err
+}
+
+// Ready blocks until the listener accepts connections or ctx ends.
+func (e *Engine) Ready(ctx context.Context) error {
+	select {
+	case <-e.booted:
+		if err := e.eng.Validate(); err != nil {
+			return fmt.Errorf("engine did not start: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Draining reports whether a graceful stop has begun. Any goroutine.
+func (e *Engine) Draining() bool { return e.draining.Load() }
+
+// Shutdown stops taking new work, lets requests in flight finish within the
+// drain timeout (or ctx, whichever ends first), then stops the loops.
+// Any goroutine.
+//
+// gnet v2.9.7 cannot close its listeners before it stops the loops, so during
+// the drain a connection the kernel still accepts is closed at once, before
+// any of its bytes are read: no request on it was accepted, so none fails.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	if !e.draining.CompareAndSwap(false, true) {
+		return errors.New("engine: already shutting down")
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.DrainTimeout)
+	defer cancel()
+	e.sweepAll() // close idle keep-alive connections now, not a tick later
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	drained := true
+wait:
+	for e.clients.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			drained = false
+			break wait
+		case <-t.C:
+		}
+	}
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stopCancel()
+	err := e.eng.Stop(stopCtx)
+	if !drained {
+		e.log.Warn("drain timeout: closing connections with requests in flight", "open", e.clients.Load())
+	}
+	return err
+}
+
+// OnBoot records the gnet engine. gnet calls it once.
+func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
+	e.eng = eng
+	close(e.booted)
+	return gnet.None
+}
+
+// OnTick advances the coarse clock and asks each loop to sweep its deadlines.
+// It runs on gnet's ticker goroutine, so it touches no loop state itself.
+func (e *Engine) OnTick() (time.Duration, gnet.Action) {
+	e.now.Store(time.Now().UnixNano())
+	e.sweepAll()
+	return tick, gnet.None
+}
+
+func (e *Engine) sweepAll() {
+	e.loops.Range(func(_, v any) bool {
+		lp := v.(*loop)
+		_ = lp.el.Execute(context.Background(), lp.sweeper)
+		return true
+	})
+}
+
+// loopOf returns the per-loop state for el, creating it on first sight.
+// Each loop calls this for its own connections only.
+func (e *Engine) loopOf(el gnet.EventLoop) *loop {
+	if v, ok := e.loops.Load(el); ok {
+		return v.(*loop)
+	}
+	lp := newLoop(e, el, int(e.loopSeq.Add(1)-1))
+	v, _ := e.loops.LoadOrStore(el, lp)
+	return v.(*loop)
+}
+
+// OnOpen adopts a new connection: an upstream connection carries its *upConn
+// in the context it was enrolled with; anything else is a client. Loop only.
+func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if up, ok := c.Context().(*upConn); ok {
+		up.opened(c)
+		return nil, gnet.None
+	}
+	if e.draining.Load() {
+		return nil, gnet.Close
+	}
+	lp := e.loopOf(c.EventLoop())
+	lp.newClient(c)
+	return nil, gnet.None
+}
+
+// OnTraffic dispatches readable bytes to the connection's state machine. Loop only.
+func (e *Engine) OnTraffic(c gnet.Conn) gnet.Action {
+	switch x := c.Context().(type) {
+	case *client:
+		x.onTraffic()
+	case *upConn:
+		x.onTraffic()
+	default:
+		_, _ = c.Discard(-1)
+	}
+	return gnet.None
+}
+
+// OnClose tells the connection's state machine its socket is gone. Loop only.
+func (e *Engine) OnClose(c gnet.Conn, err error) gnet.Action {
+	switch x := c.Context().(type) {
+	case *client:
+		x.onClose(err)
+	case *upConn:
+		x.onClose(err)
+	}
+	return gnet.None
+}
+
+// clock returns the coarse time in unix nanos. Any goroutine.
+func (e *Engine) clock() int64 { return e.now.Load() }

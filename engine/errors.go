@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/sluicehq/sluice/http1"
+)
+
+// respondError answers the exchange's request with the gateway's JSON error
+// (DESIGN §5) and ends the exchange. mustClose closes the connection after
+// the response, for when the rest of the client's stream cannot be trusted
+// or was not read. Loop only.
+func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose bool) {
+	cl := ex.cl
+	lp := cl.lp
+	owned := cl.ex == ex // false for a parse error answered before any exchange began
+	if cl.closed {
+		if owned {
+			cl.ex = nil
+			lp.release(ex)
+		}
+		return
+	}
+	keepAlive := ex.keepAlive && !mustClose && !lp.e.draining.Load()
+	body := lp.out[:0]
+	body = append(body, `{"error":`...)
+	body = appendJSONString(body, msg)
+	body = append(body, `,"request_id":`...)
+	body = appendJSONString(body, ex.requestID())
+	body = append(body, "}\n"...)
+	bodyLen := len(body)
+
+	b := body // head goes after the body in the same scratch buffer
+	b = http1.AppendStatusLine(b, 1, status)
+	b = append(b, "Content-Type: application/json\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(bodyLen), 10)
+	b = append(b, "\r\nX-Request-ID: "...)
+	b = append(b, ex.requestID()...)
+	b = append(b, "\r\n"...)
+	if len(allow) > 0 {
+		b = append(b, "Allow: "...)
+		b = append(b, allow...)
+		b = append(b, "\r\n"...)
+	}
+	switch {
+	case !keepAlive:
+		b = append(b, "Connection: close\r\n"...)
+	case ex.clientMinor == 0:
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	lp.out = b
+	head := b[bodyLen:]
+	if ex.headReq {
+		body = nil
+	} else {
+		body = b[:bodyLen]
+	}
+	ex.wrote = true
+	lp.writev(cl.c, head, body)
+	if !owned {
+		cl.closeAfterFlush()
+		return
+	}
+	lp.release(ex)
+	cl.finished(keepAlive)
+}
+
+// appendJSONString writes s as a JSON string literal.
+func appendJSONString[T string | []byte](b []byte, s T) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

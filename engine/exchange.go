@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/pipeline"
+	"github.com/sluicehq/sluice/router"
+	"github.com/sluicehq/sluice/upstream"
+)
+
+// response states.
+const (
+	rsHead uint8 = iota // waiting for the upstream's status line and headers
+	rsBody              // relaying the body
+)
+
+// exchange is one request in flight: the client it came from, the upstream
+// connection carrying it, and where both bodies stand. It lives on the
+// client's loop and is recycled through the loop's free list.
+type exchange struct {
+	cl     *client
+	up     *upConn
+	target *upstream.Target
+	route  *pipeline.Route
+	snap   *pipeline.Snapshot
+
+	id    [idLen + 64]byte // request ID (ours or a well-formed client one)
+	idLen int
+
+	head        *bytebufferpool.ByteBuffer // upstream request head, kept for one retry
+	headOnWire  bool                       // head written to the current upstream conn
+	headReq     bool                       // HEAD: the response has no body whatever it says
+	clientMinor int                        // client's HTTP/1.x minor version
+	keepAlive   bool                       // client wants (and may have) another request on this conn
+	idempotent  bool                       // safe to replay on a fresh connection
+	retried     bool
+	lastReused  bool // the current upstream conn came from the pool
+
+	reqFraming http1.Framing
+	reqLeft    int64 // request body bytes still to forward (FramingLength)
+	reqBody    int64 // request body bytes forwarded, for max_body_bytes
+	reqChunks  http1.Chunked
+	reqDone    bool
+
+	resp       http1.Response
+	respState  uint8
+	respFrame  http1.Framing
+	respLeft   int64
+	respChunks http1.Chunked
+	dechunk    bool // client is HTTP/1.0: strip chunked framing
+	wrote      bool // some response byte reached the client
+	gotByte    bool // some response byte came from the upstream
+	deadline   int64
+}
+
+func (lp *loop) getExchange() *exchange {
+	if n := len(lp.free); n > 0 {
+		ex := lp.free[n-1]
+		lp.free = lp.free[:n-1]
+		return ex
+	}
+	return &exchange{}
+}
+
+// release returns ex to the free list. Loop only.
+func (lp *loop) release(ex *exchange) {
+	if ex.head != nil {
+		bytebufferpool.Put(ex.head)
+	}
+	resp := ex.resp
+	resp.Reset() // keep the header slice's capacity
+	*ex = exchange{resp: resp}
+	if len(lp.free) < 1024 {
+		lp.free = append(lp.free, ex)
+	}
+}
+
+func (ex *exchange) setID(id []byte) { ex.idLen = copy(ex.id[:], id) }
+
+func (ex *exchange) requestID() []byte { return ex.id[:ex.idLen] }
+
+// begin routes the parsed request whose head is the first n buffered bytes
+// and starts forwarding it. Loop only.
+func (cl *client) begin(snap *pipeline.Snapshot, n int) {
+	req := &cl.req
+	lp := cl.lp
+	ex := lp.getExchange()
+	ex.cl, ex.snap = cl, snap
+	ex.clientMinor = req.Minor
+	ex.keepAlive = req.KeepAlive
+	ex.headReq = string(req.Method) == "HEAD"
+	ex.idempotent = isIdempotent(req.Method)
+	if id := req.Header("X-Request-ID"); validRequestID(id) {
+		ex.setID(id)
+	} else {
+		var gen [idLen]byte
+		lp.newRequestID(&gen)
+		ex.setID(gen[:])
+	}
+	cl.ex = ex
+	cl.state = csBusy
+
+	ex.reqFraming = http1.RequestFraming(req)
+	hasBody := ex.reqFraming != http1.FramingNone
+	fail := func(status int, msg string, allow []byte) {
+		_, _ = cl.c.Discard(n)
+		// The body, if any, was not read: the connection cannot continue.
+		ex.respondError(status, msg, allow, hasBody)
+	}
+
+	if len(req.Path) == 0 || req.Path[0] != '/' {
+		fail(400, "request-target form not supported", nil)
+		return
+	}
+	norm, err := router.Normalize(cl.norm[:0], req.Path)
+	cl.norm = norm[:0]
+	if err != nil {
+		fail(400, "bad request path", nil)
+		return
+	}
+	cl.params.Reset()
+	idx, res, allow := snap.Router.Match(req.Host, req.Method, norm, req, &cl.params)
+	switch res {
+	case router.NotFound:
+		fail(404, "no route", nil)
+		return
+	case router.MethodNotAllowed:
+		fail(405, "method not allowed", allow)
+		return
+	}
+	if ex.reqFraming == http1.FramingLength {
+		if snap.MaxBodyBytes > 0 && req.ContentLength > snap.MaxBodyBytes {
+			fail(413, "request body too large", nil)
+			return
+		}
+		ex.reqLeft = req.ContentLength
+		if ex.reqLeft == 0 {
+			ex.reqFraming = http1.FramingNone
+		}
+	}
+	ex.reqDone = ex.reqFraming == http1.FramingNone
+	ex.route = snap.Routes[idx]
+	ex.target = ex.route.Cluster.Pick()
+	ex.head = bytebufferpool.Get()
+	ex.head.B = appendUpstreamHead(ex.head.B[:0], ex, req, norm)
+	_, _ = cl.c.Discard(n)
+	ex.connect()
+}
+
+// connect hands the exchange to an idle pooled connection or dials a new one.
+// Loop only.
+func (ex *exchange) connect() {
+	p := ex.cl.lp.pool(ex.target)
+	if up := p.get(); up != nil {
+		up.attach(ex)
+		ex.send()
+		return
+	}
+	p.dial(ex)
+}
+
+// send writes the request head (with the first buffered body bytes in the
+// same syscall) and arms the response timeout. Loop only.
+func (ex *exchange) send() {
+	ex.respState = rsHead
+	ex.deadline = ex.cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
+	ex.pumpRequestBody()
+}
+
+// pumpRequestBody writes the head if it has not gone yet, then forwards
+// buffered request body bytes upstream, keeping the client's framing
+// (Content-Length or chunked) byte for byte. Loop only.
+func (ex *exchange) pumpRequestBody() {
+	cl, up := ex.cl, ex.up
+	if up == nil || up.c == nil || up.closed || cl.closed {
+		return
+	}
+	for !ex.reqDone && !cl.closed && !up.closed {
+		buf, _ := cl.c.Peek(-1)
+		if len(buf) == 0 {
+			break
+		}
+		var n int
+		switch ex.reqFraming {
+		case http1.FramingLength:
+			n = int(min(int64(len(buf)), ex.reqLeft))
+			ex.reqLeft -= int64(n)
+			ex.reqBody += int64(n)
+			ex.reqDone = ex.reqLeft == 0
+		case http1.FramingChunked:
+			var data []byte
+			var err error
+			n, data, ex.reqDone, err = ex.reqChunks.Step(buf)
+			if err != nil {
+				ex.abortRequest(400, "bad chunked request body")
+				return
+			}
+			ex.reqBody += int64(len(data))
+		}
+		if limit := ex.snap.MaxBodyBytes; limit > 0 && ex.reqBody > limit {
+			ex.abortRequest(413, "request body too large")
+			return
+		}
+		if !ex.headOnWire {
+			ex.headOnWire = true
+			cl.lp.writev(up.c, ex.head.B, buf[:n])
+		} else {
+			_, _ = up.c.Write(buf[:n])
+		}
+		_, _ = cl.c.Discard(n)
+	}
+	if !ex.headOnWire && !up.closed {
+		ex.headOnWire = true
+		_, _ = up.c.Write(ex.head.B)
+	}
+}
+
+// abortRequest fails an exchange whose request body turned out bad while it
+// was being forwarded: the upstream connection is unusable, and so is the
+// client's stream. Loop only.
+func (ex *exchange) abortRequest(status int, msg string) {
+	if up := ex.up; up != nil {
+		ex.up = nil
+		up.discard()
+	}
+	ex.respondError(status, msg, nil, true)
+}
+
+// isIdempotent reports methods RFC 9110 §9.2.2 lets a client (and so a
+// gateway) repeat after a connection failure.
+func isIdempotent(m []byte) bool {
+	switch string(m) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/pipeline"
+)
+
+// gateway is a real engine listening on 127.0.0.1 for one test.
+type gateway struct {
+	t    *testing.T
+	e    *Engine
+	addr string
+	done chan error
+}
+
+// startGateway runs the engine on a free loopback port with the YAML config
+// yml, in which "{{listen}}" is replaced by the chosen address.
+func startGateway(t *testing.T, yml string, loops int) *gateway {
+	t.Helper()
+	addr := freeAddr(t)
+	yml = strings.ReplaceAll(yml, "{{listen}}", addr)
+	cfg, err := config.Parse("test.yaml", []byte(yml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	snap, err := pipeline.Build(cfg)
+	if err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	e := New(Options{Listen: addr, Loops: loops, ReusePort: true, DrainTimeout: 5 * time.Second, Logger: log}, snap)
+	g := &gateway{t: t, e: e, addr: addr, done: make(chan error, 1)}
+	go func() { g.done <- e.Serve() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Ready(ctx); err != nil {
+		t.Fatalf("gateway did not start: %v", err)
+	}
+	t.Cleanup(g.stop)
+	return g
+}
+
+func (g *gateway) stop() {
+	if g.e.Draining() {
+		<-g.done
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = g.e.Shutdown(ctx)
+	select {
+	case <-g.done:
+	case <-time.After(5 * time.Second):
+		g.t.Error("engine did not stop")
+	}
+}
+
+func (g *gateway) url(path string) string { return "http://" + g.addr + path }
+
+// freeAddr returns a loopback address nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// countingServer is a net/http upstream that counts the TCP connections it
+// accepted, to prove keep-alive reuse.
+type countingServer struct {
+	*http.Server
+	ln    net.Listener
+	conns atomic.Int64
+	addr  string
+}
+
+func startUpstream(t *testing.T, h http.Handler) *countingServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &countingServer{ln: ln, addr: ln.Addr().String()}
+	s.Server = &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// oneCluster is a config with one cluster "up" at addr and the given routes
+// (YAML list items, indented by two spaces).
+func oneCluster(addr, extra, routes string) string {
+	return fmt.Sprintf(`listen: "{{listen}}"
+admin: ""
+%s
+clusters:
+  up:
+    targets:
+      - url: http://%s
+    timeouts: {connect: 500ms, response: 1s}
+routes:
+%s`, extra, addr, routes)
+}
+
+// rawConn is a client speaking raw bytes, for what net/http will not send.
+type rawConn struct {
+	t *testing.T
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawConn{t: t, Conn: c, r: bufio.NewReader(c)}
+}
+
+func (c *rawConn) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.Conn, s); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// readResponse reads one response with net/http's parser (a second, independent
+// opinion on our framing) and returns it with its body read.
+func (c *rawConn) readResponse(method string) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := http.ReadResponse(c.r, &http.Request{Method: method})
+	if err != nil {
+		c.t.Fatalf("read response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("read body: %v", err)
+	}
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+// expectEOF asserts the gateway closed the connection.
+func (c *rawConn) expectEOF() {
+	c.t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, err := c.r.ReadByte()
+	if err == nil {
+		rest, _ := c.r.Peek(c.r.Buffered())
+		c.t.Fatalf("expected close, got %q", append([]byte{b}, rest...))
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		c.t.Fatal("expected close, connection still open")
+	}
+}

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/sluicehq/sluice/http1"
+)
+
+// via is what Sluice adds to Via (RFC 9110 §7.6.3) in both directions.
+const via = "sluice"
+
+// appendUpstreamHead writes the request head sent upstream: always HTTP/1.1,
+// the normalised (and prefix-stripped) path, hop-by-hop headers and those the
+// client named in Connection removed, identity headers the gateway owns
+// removed so no client can forge them, and the forwarding headers set.
+func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte) []byte {
+	if sp := ex.route.StripPrefix; len(sp) > 0 && bytes.HasPrefix(path, sp) {
+		path = path[len(sp):]
+	}
+	b = append(b, req.Method...)
+	b = append(b, ' ')
+	if len(path) == 0 || path[0] != '/' {
+		b = append(b, '/')
+	}
+	b = append(b, path...)
+	if req.Query != nil {
+		b = append(b, '?')
+		b = append(b, req.Query...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	if ex.route.PreserveHost && len(req.Host) > 0 {
+		b = append(b, req.Host...)
+	} else {
+		b = append(b, ex.target.Host...)
+	}
+	b = append(b, "\r\n"...)
+
+	named := connectionNamesOthers(req.Headers)
+	var xff, vias int
+	for _, h := range req.Headers {
+		switch {
+		case http1.IsHopByHop(h.Name), named && inConnection(req.Headers, h.Name):
+			continue
+		case http1.EqualFold(h.Name, "X-Forwarded-For"):
+			xff++
+			continue
+		case http1.EqualFold(h.Name, "Via"):
+			vias++
+			continue
+		case http1.EqualFold(h.Name, "Host"),
+			http1.EqualFold(h.Name, "X-Request-ID"),
+			http1.EqualFold(h.Name, "X-Forwarded-Proto"),
+			http1.EqualFold(h.Name, "X-Forwarded-Host"),
+			isIdentityHeader(h.Name),
+			ex.clientMinor == 0 && http1.EqualFold(h.Name, "Expect"):
+			continue
+		}
+		b = appendHeader(b, h.Name, h.Value)
+	}
+	b = append(b, "X-Forwarded-For: "...)
+	if xff > 0 {
+		b = appendJoined(b, req.Headers, "X-Forwarded-For")
+		b = append(b, ", "...)
+	}
+	b = append(b, ex.cl.ip...)
+	b = append(b, "\r\nX-Forwarded-Proto: http\r\n"...)
+	if len(req.Host) > 0 {
+		b = append(b, "X-Forwarded-Host: "...)
+		b = append(b, req.Host...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Via: "...)
+	if vias > 0 {
+		b = appendJoined(b, req.Headers, "Via")
+		b = append(b, ", "...)
+	}
+	b = appendVia(b, ex.clientMinor)
+	b = append(b, "\r\nX-Request-ID: "...)
+	b = append(b, ex.requestID()...)
+	b = append(b, "\r\n"...)
+	if ex.reqFraming == http1.FramingChunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// appendClientHead writes the response head sent to the client: the
+// upstream's status and headers less hop-by-hop ones, our framing and
+// connection headers, and the request ID.
+func appendClientHead(b []byte, ex *exchange) []byte {
+	r := &ex.resp
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, ' ')
+	b = append(b, r.Reason...)
+	b = append(b, "\r\n"...)
+	named := connectionNamesOthers(r.Headers)
+	var vias int
+	for _, h := range r.Headers {
+		switch {
+		case http1.IsHopByHop(h.Name), named && inConnection(r.Headers, h.Name):
+			continue
+		case http1.EqualFold(h.Name, "Via"):
+			vias++
+			continue
+		case http1.EqualFold(h.Name, "X-Request-ID"):
+			continue
+		}
+		b = appendHeader(b, h.Name, h.Value)
+	}
+	b = append(b, "Via: "...)
+	if vias > 0 {
+		b = appendJoined(b, r.Headers, "Via")
+		b = append(b, ", "...)
+	}
+	b = appendVia(b, r.Minor)
+	b = append(b, "\r\nX-Request-ID: "...)
+	b = append(b, ex.requestID()...)
+	b = append(b, "\r\n"...)
+	if ex.respFrame == http1.FramingChunked && !ex.dechunk {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	switch {
+	case !ex.keepAlive:
+		b = append(b, "Connection: close\r\n"...)
+	case ex.clientMinor == 0:
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+func appendHeader(b, name, value []byte) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+func appendVia(b []byte, minor int) []byte {
+	if minor == 0 {
+		b = append(b, "1.0 "...)
+	} else {
+		b = append(b, "1.1 "...)
+	}
+	return append(b, via...)
+}
+
+// appendJoined writes the values of every header called name, comma-joined
+// (RFC 9110 §5.3 makes repeated list headers equivalent to one joined line).
+func appendJoined(b []byte, hs []http1.Header, name string) []byte {
+	first := true
+	for _, h := range hs {
+		if !http1.EqualFold(h.Name, name) {
+			continue
+		}
+		if !first {
+			b = append(b, ", "...)
+		}
+		first = false
+		b = append(b, h.Value...)
+	}
+	return b
+}
+
+// connectionNamesOthers reports whether a Connection header names anything
+// besides close and keep-alive; only then must every header be checked
+// against it, which keeps the common case to one pass.
+func connectionNamesOthers(hs []http1.Header) bool {
+	for _, h := range hs {
+		if !http1.EqualFold(h.Name, "Connection") {
+			continue
+		}
+		for list := h.Value; len(list) > 0; {
+			var tok []byte
+			tok, list = http1.NextToken(list)
+			if len(tok) > 0 && !http1.EqualFold(tok, "close") && !http1.EqualFold(tok, "keep-alive") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inConnection reports whether name is listed in a Connection header
+// (RFC 9110 §7.6.1: such headers are hop-by-hop too).
+func inConnection(hs []http1.Header, name []byte) bool {
+	for _, h := range hs {
+		if !http1.EqualFold(h.Name, "Connection") {
+			continue
+		}
+		for list := h.Value; len(list) > 0; {
+			var tok []byte
+			tok, list = http1.NextToken(list)
+			if bytes.EqualFold(tok, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isIdentityHeader matches the headers only the gateway may set upstream
+// (DESIGN §5): a client that sends them is trying to forge an identity.
+func isIdentityHeader(name []byte) bool {
+	return hasPrefixFold(name, "X-User-") || hasPrefixFold(name, "X-Consumer-")
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && http1.EqualFold(b[:len(prefix)], prefix)
+}

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"net"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicehq/sluice/upstream"
+)
+
+// loop is the state one event loop owns: its client connections (for the
+// deadline sweep), its upstream keep-alive pools and its free lists. Only the
+// owning loop touches it, so it needs no lock.
+type loop struct {
+	e   *Engine
+	el  gnet.EventLoop
+	idx int
+
+	clients clientList
+	pools   map[*upstream.Target]*pool
+	free    []*exchange
+	iov     [][]byte // scratch for writev
+	out     []byte   // scratch for response heads; written at once, gnet copies what is left
+	reqSeq  uint64   // request-ID counter
+	sweeper gnet.RunnableFunc
+}
+
+func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
+	lp := &loop{e: e, el: el, idx: idx, pools: make(map[*upstream.Target]*pool), iov: make([][]byte, 0, 2)}
+	lp.sweeper = func(context.Context) error { lp.sweep(); return nil }
+	return lp
+}
+
+// newClient adopts an accepted connection. Loop only.
+func (lp *loop) newClient(c gnet.Conn) {
+	cl := &client{lp: lp, c: c, state: csIdle}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		cl.ip = []byte(a.IP.String())
+	}
+	cl.deadline = lp.e.clock() + int64(lp.e.Snapshot().IdleTimeout)
+	c.SetContext(cl)
+	lp.clients.push(cl)
+	lp.e.clients.Add(1)
+}
+
+// pool returns this loop's idle pool for t. Loop only.
+func (lp *loop) pool(t *upstream.Target) *pool {
+	p := lp.pools[t]
+	if p == nil {
+		p = &pool{lp: lp, target: t}
+		lp.pools[t] = p
+	}
+	return p
+}
+
+// sweep enforces every deadline of this loop: header and idle timeouts of
+// clients, upstream response timeouts, lingering closes, idle pool expiry,
+// and the drain. Loop only.
+func (lp *loop) sweep() {
+	now := lp.e.clock()
+	draining := lp.e.draining.Load()
+	for cl := lp.clients.head; cl != nil; {
+		next := cl.next // cl may unlink itself
+		cl.sweep(now, draining)
+		cl = next
+	}
+	for t, p := range lp.pools {
+		p.sweep(now, draining)
+		if len(p.idle) == 0 && p.dialing == 0 && p.busy == 0 {
+			delete(lp.pools, t) // forget targets of old snapshots
+		}
+	}
+}
+
+// writev writes a and b with one syscall when both are non-empty. Loop only.
+func (lp *loop) writev(c gnet.Conn, a, b []byte) {
+	switch {
+	case len(b) == 0:
+		_, _ = c.Write(a)
+	case len(a) == 0:
+		_, _ = c.Write(b)
+	default:
+		lp.iov = append(lp.iov[:0], a, b)
+		_, _ = c.Writev(lp.iov)
+		lp.iov[0], lp.iov[1] = nil, nil
+	}
+}
+
+// clientList is an intrusive doubly linked list of a loop's clients.
+type clientList struct{ head *client }
+
+func (l *clientList) push(cl *client) {
+	cl.next = l.head
+	if l.head != nil {
+		l.head.prev = cl
+	}
+	l.head = cl
+}
+
+func (l *clientList) remove(cl *client) {
+	if cl.prev != nil {
+		cl.prev.next = cl.next
+	} else if l.head == cl {
+		l.head = cl.next
+	}
+	if cl.next != nil {
+		cl.next.prev = cl.prev
+	}
+	cl.prev, cl.next = nil, nil
+}

@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"net"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicehq/sluice/upstream"
+)
+
+// pool is one loop's keep-alive connections to one target. Idle connections
+// stay registered on the loop, so a peer that closes one is noticed (OnClose)
+// and it leaves the pool before anyone can pick it. Loop only.
+type pool struct {
+	lp      *loop
+	target  *upstream.Target
+	idle    []*upConn // LIFO: the most recently used conn is the warmest
+	dialing int
+	busy    int
+}
+
+// get pops an idle connection, or nil. Loop only.
+func (p *pool) get() *upConn {
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	up := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	up.idleAt = -1
+	p.busy++
+	return up
+}
+
+// put parks a connection whose last exchange ended cleanly. Loop only.
+func (p *pool) put(up *upConn) {
+	if up.closed {
+		return // whoever closed it already counted it out of busy
+	}
+	p.busy--
+	if len(p.idle) >= p.target.Cluster.MaxIdle || p.lp.e.draining.Load() {
+		p.busy++ // discard counts a non-idle conn out of busy
+		up.discard()
+		return
+	}
+	up.idleAt = len(p.idle)
+	up.idleSince = p.lp.e.clock()
+	p.idle = append(p.idle, up)
+}
+
+// remove takes an idle connection out of the pool (it closed). Loop only.
+func (p *pool) remove(up *upConn) {
+	i := up.idleAt
+	if i < 0 || i >= len(p.idle) || p.idle[i] != up {
+		return
+	}
+	last := len(p.idle) - 1
+	p.idle[i] = p.idle[last]
+	p.idle[i].idleAt = i
+	p.idle[last] = nil
+	p.idle = p.idle[:last]
+	up.idleAt = -1
+}
+
+// sweep closes idle connections past the idle timeout. Loop only.
+func (p *pool) sweep(now int64, draining bool) {
+	limit := int64(p.target.Cluster.IdleTimeout)
+	for i := 0; i < len(p.idle); {
+		up := p.idle[i]
+		if draining || now-up.idleSince >= limit {
+			up.discard() // removes itself from p.idle
+			continue
+		}
+		i++
+	}
+}
+
+// dial opens a new connection for ex off the loop: a blocking dial with the
+// cluster's connect timeout on a goroutine, then Enroll onto this loop. The
+// pairing finishes in OnOpen (upConn.opened), never by waiting here: waiting
+// on Enroll's channel inside a callback would deadlock the loop. Loop only.
+func (p *pool) dial(ex *exchange) {
+	up := &upConn{lp: p.lp, pool: p, idleAt: -1}
+	up.attach(ex)
+	p.dialing++
+	lp := p.lp
+	addr := p.target.Addr
+	timeout := p.target.Cluster.ConnectTimeout
+	go func() {
+		d := net.Dialer{Timeout: timeout}
+		nc, err := d.Dial("tcp", addr)
+		if err == nil {
+			ctx := gnet.NewContext(context.Background(), up)
+			var res <-chan gnet.RegisteredResult
+			if res, err = lp.el.Enroll(ctx, nc); err == nil {
+				if r := <-res; r.Err == nil {
+					return // OnOpen takes it from here
+				} else {
+					err = r.Err
+				}
+			} else {
+				_ = nc.Close()
+			}
+		}
+		_ = lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			up.dialFailed(err)
+			return nil
+		}))
+	}()
+}

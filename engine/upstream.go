@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicehq/sluice/http1"
+)
+
+// upConn is one connection to an upstream target, enrolled on the loop of
+// the client it was dialed for. All fields are loop only.
+type upConn struct {
+	lp        *loop
+	pool      *pool
+	c         gnet.Conn // nil until OnOpen
+	ex        *exchange // exchange in flight; nil when idle
+	closed    bool
+	reused    bool // served an exchange before: may have been closed by the peer meanwhile
+	idleAt    int  // index in pool.idle, -1 when not idle
+	idleSince int64
+}
+
+// attach binds ex to up. Loop only.
+func (up *upConn) attach(ex *exchange) {
+	up.ex = ex
+	ex.up = up
+	ex.headOnWire = false
+	ex.lastReused = up.reused
+}
+
+// opened runs in OnOpen: the dial finished and the conn is on our loop.
+// Loop only.
+func (up *upConn) opened(c gnet.Conn) {
+	up.c = c
+	p := up.pool
+	p.dialing--
+	p.busy++
+	ex := up.ex
+	if ex == nil || ex.up != up || ex.cl == nil || ex.cl.closed {
+		// The client left while we dialed: keep the fresh conn for the next one.
+		up.ex = nil
+		p.put(up)
+		return
+	}
+	ex.send()
+}
+
+// dialFailed runs on the loop when the dial or enroll failed. Loop only.
+func (up *upConn) dialFailed(err error) {
+	up.pool.dialing--
+	up.closed = true
+	ex := up.ex
+	up.ex = nil
+	if ex == nil || ex.up != up || ex.cl == nil || ex.cl.closed {
+		return
+	}
+	ex.up = nil
+	ex.respondError(502, "upstream connect failed", nil, !ex.reqDone)
+}
+
+// onTraffic relays response bytes. Loop only.
+func (up *upConn) onTraffic() {
+	if up.closed {
+		return
+	}
+	if up.ex == nil {
+		// An idle upstream must not speak: whatever it sent would be read as
+		// the response to the next request on this connection.
+		up.discard()
+		return
+	}
+	up.ex.pumpResponse()
+}
+
+// onClose is gnet's notice that the socket is gone. Loop only.
+func (up *upConn) onClose(error) {
+	if up.closed {
+		return
+	}
+	up.closed = true
+	if up.idleAt >= 0 {
+		up.pool.remove(up)
+		return
+	}
+	up.pool.busy--
+	if ex := up.ex; ex != nil {
+		up.ex = nil
+		ex.upstreamClosed()
+	}
+}
+
+// discard closes the connection and forgets it, whatever its state; the
+// exchange (if any) must already have let go of it. Loop only.
+func (up *upConn) discard() {
+	if up.closed {
+		return
+	}
+	if up.idleAt >= 0 {
+		up.pool.remove(up)
+	} else {
+		up.pool.busy--
+	}
+	up.closed = true
+	up.ex = nil
+	if up.c != nil {
+		_ = up.lp.el.Close(up.c)
+	}
+}
+
+// pumpResponse parses and relays whatever the upstream has sent. Loop only.
+func (ex *exchange) pumpResponse() {
+	up, cl := ex.up, ex.cl
+	for up != nil && !up.closed && ex.up == up {
+		buf, _ := up.c.Peek(-1)
+		if len(buf) == 0 {
+			return
+		}
+		ex.gotByte = true
+		ex.deadline = ex.cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
+		if ex.respState == rsHead {
+			if !ex.relayHead(buf) {
+				return
+			}
+			continue
+		}
+		n, body, done, ok := ex.frameBody(buf)
+		if !ok {
+			ex.upstreamBroken("bad chunked response")
+			return
+		}
+		if len(body) > 0 {
+			_, _ = cl.c.Write(body)
+		}
+		_, _ = up.c.Discard(n)
+		if done {
+			ex.complete()
+			return
+		}
+	}
+}
+
+// relayHead parses the response head at the start of buf and writes our
+// rewritten head, plus whatever body bytes came with it, in one syscall.
+// It returns false when it consumed nothing more can be done now.
+func (ex *exchange) relayHead(buf []byte) bool {
+	up, cl := ex.up, ex.cl
+	ex.resp.Reset()
+	n, err := http1.ParseResponse(buf, &ex.resp, 0)
+	if err == http1.ErrIncomplete {
+		return false
+	}
+	if err != nil {
+		ex.upstreamBroken("bad response head from upstream")
+		return false
+	}
+	if ex.resp.Status < 200 {
+		if ex.resp.Status == 101 {
+			ex.upstreamBroken("upstream switched protocols unasked")
+			return false
+		}
+		// Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1
+		// clients as they came; HTTP/1.0 clients must not see them.
+		if ex.clientMinor == 1 && !cl.closed {
+			_, _ = cl.c.Write(buf[:n])
+		}
+		_, _ = up.c.Discard(n)
+		return true
+	}
+	ex.respFrame = http1.ResponseFraming(ex.headReq, &ex.resp)
+	ex.respLeft = ex.resp.ContentLength
+	ex.dechunk = ex.respFrame == http1.FramingChunked && ex.clientMinor == 0
+	if ex.respFrame == http1.FramingClose || ex.dechunk || !ex.reqDone {
+		// Without a length the client learns the end only from our close;
+		// and a request body the upstream did not wait for leaves the
+		// client's stream at an unknown point.
+		ex.keepAlive = false
+	}
+	if cl.lp.e.draining.Load() {
+		ex.keepAlive = false
+	}
+	cl.lp.out = appendClientHead(cl.lp.out[:0], ex)
+	ex.respState = rsBody
+	rest := buf[n:]
+	var done bool
+	var body []byte
+	m := 0
+	if ex.respFrame == http1.FramingNone {
+		done = true
+	} else if len(rest) > 0 {
+		var ok bool
+		m, body, done, ok = ex.frameBody(rest)
+		if !ok {
+			ex.upstreamBroken("bad chunked response")
+			return false
+		}
+	}
+	ex.wrote = true
+	cl.lp.writev(cl.c, cl.lp.out, body)
+	_, _ = up.c.Discard(n + m)
+	if done {
+		ex.complete()
+		return false
+	}
+	return true
+}
+
+// frameBody takes the next run of body bytes from buf. It returns the bytes
+// consumed, the bytes to send to the client (all of them, or only chunk data
+// when de-chunking for HTTP/1.0), whether the body ended, and false on a
+// framing error. Loop only.
+func (ex *exchange) frameBody(buf []byte) (n int, out []byte, done, ok bool) {
+	switch ex.respFrame {
+	case http1.FramingLength:
+		n = int(min(int64(len(buf)), ex.respLeft))
+		ex.respLeft -= int64(n)
+		return n, buf[:n], ex.respLeft == 0, true
+	case http1.FramingChunked:
+		n, data, done, err := ex.respChunks.Step(buf)
+		if err != nil {
+			return 0, nil, false, false
+		}
+		if ex.dechunk {
+			return n, data, done, true
+		}
+		return n, buf[:n], done, true
+	case http1.FramingClose:
+		return len(buf), buf, false, true
+	}
+	return 0, nil, true, true
+}
+
+// complete finishes an exchange whose response has fully reached the client:
+// the upstream goes back to its pool when it can carry another request.
+// Loop only.
+func (ex *exchange) complete() {
+	up, cl := ex.up, ex.cl
+	reusable := ex.reqDone && ex.resp.KeepAlive && ex.respFrame != http1.FramingClose
+	ex.up = nil
+	if up != nil {
+		up.ex = nil
+		up.reused = true
+		if reusable {
+			up.pool.put(up)
+		} else {
+			up.discard()
+		}
+	}
+	keepAlive := ex.keepAlive && ex.reqDone
+	cl.lp.release(ex)
+	cl.finished(keepAlive)
+}
+
+// upstreamClosed handles the upstream socket closing under an exchange.
+// Loop only.
+func (ex *exchange) upstreamClosed() {
+	ex.up = nil
+	switch {
+	case ex.respState == rsBody && ex.respFrame == http1.FramingClose:
+		ex.complete() // a close-delimited body ends here
+	case !ex.gotByte && ex.retryable():
+		ex.retried = true
+		ex.connect()
+	case !ex.wrote:
+		ex.respondError(502, "upstream closed the connection", nil, !ex.reqDone)
+	default:
+		ex.cl.close() // mid-body: the client sees a short response, never a wrong one
+	}
+}
+
+// retryable reports whether a request that got no response byte on a reused
+// connection may be replayed once on a fresh one: the pooled connection may
+// have been closed by the peer just as we wrote to it. Loop only.
+func (ex *exchange) retryable() bool {
+	return !ex.retried && ex.idempotent && ex.reqFraming == http1.FramingNone && ex.lastReused
+}
+
+// upstreamBroken fails an exchange whose upstream spoke garbage: 502 if the
+// client has seen nothing yet, otherwise cut the client off. Loop only.
+func (ex *exchange) upstreamBroken(msg string) {
+	up := ex.up
+	ex.up = nil
+	if up != nil {
+		up.ex = nil
+		up.discard()
+	}
+	if !ex.wrote {
+		ex.respondError(502, msg, nil, !ex.reqDone)
+		return
+	}
+	ex.cl.close()
+}
+
+// clientGone is called when the client connection closed under the exchange.
+// An upstream mid-response cannot be reused (its stream position is lost).
+// Loop only.
+func (ex *exchange) clientGone() {
+	if up := ex.up; up != nil {
+		ex.up = nil
+		up.ex = nil
+		if up.c == nil {
+			// Still dialing: opened() will find ex detached and pool the conn.
+		} else {
+			up.discard()
+		}
+	}
+	ex.cl.lp.release(ex)
+}
+
+// sweep enforces the upstream response timeout. Loop only.
+func (ex *exchange) sweep(now int64) {
+	if ex.up == nil || now < ex.deadline {
+		return
+	}
+	if ex.up.c == nil {
+		return // dialing: the dialer's own timeout answers
+	}
+	up := ex.up
+	ex.up = nil
+	up.ex = nil
+	up.discard()
+	if !ex.wrote {
+		ex.respondError(504, "upstream timeout", nil, !ex.reqDone)
+		return
+	}
+	ex.cl.close()
+}

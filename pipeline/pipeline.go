@@ -1,0 +1,86 @@
+// Package pipeline compiles a validated config into the immutable snapshot the
+// event loops serve from: the router, the routes and their clusters, and the
+// protocol limits. A reload builds a new snapshot and swaps it atomically;
+// requests in flight keep the snapshot they started with.
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/router"
+	"github.com/sluicehq/sluice/upstream"
+)
+
+// Snapshot is everything a request needs from the configuration. It is
+// immutable and shared by all loops.
+type Snapshot struct {
+	Router   *router.Router
+	Routes   []*Route
+	Clusters map[string]*upstream.Cluster
+
+	Limits        http1.Limits
+	MaxBodyBytes  int64         // 0 = unlimited
+	HeaderTimeout time.Duration // slowloris guard: first byte to end of head
+	IdleTimeout   time.Duration // keep-alive idle between requests
+}
+
+// Route is one configured route, compiled.
+type Route struct {
+	Name         string
+	Cluster      *upstream.Cluster
+	StripPrefix  []byte // removed from the normalised path before forwarding
+	PreserveHost bool   // forward the client's Host instead of the target's
+}
+
+// Build compiles cfg. cfg must come from config.Parse (validated); errors here
+// are the router's, named with the route's position.
+func Build(cfg *config.Config) (*Snapshot, error) {
+	s := &Snapshot{
+		Router:   router.New(),
+		Clusters: make(map[string]*upstream.Cluster, len(cfg.Clusters)),
+		Limits: http1.Limits{
+			MaxHeaderBytes: cfg.Limits.MaxHeaderBytes.Int(),
+			MaxURIBytes:    cfg.Limits.MaxURIBytes.Int(),
+		},
+		MaxBodyBytes:  int64(cfg.Limits.MaxBodyBytes),
+		HeaderTimeout: cfg.Timeouts.ClientHeader.D(),
+		IdleTimeout:   cfg.Timeouts.ClientIdle.D(),
+	}
+	for name, cc := range cfg.Clusters {
+		targets := make([]*upstream.Target, len(cc.Targets))
+		for i, t := range cc.Targets {
+			targets[i] = &upstream.Target{Addr: t.Addr, Host: []byte(t.Host), Weight: t.Weight}
+		}
+		c := upstream.NewCluster(name, targets)
+		c.ConnectTimeout = cc.Timeouts.Connect.D()
+		c.ResponseTimeout = cc.Timeouts.Response.D()
+		c.MaxIdle = cc.Pool.MaxIdlePerTarget
+		c.IdleTimeout = cc.Pool.IdleTimeout.D()
+		s.Clusters[name] = c
+	}
+	for i, rc := range cfg.Routes {
+		r := &Route{
+			Name:         rc.Name,
+			Cluster:      s.Clusters[rc.Cluster],
+			PreserveHost: rc.PreserveHost,
+		}
+		if rc.StripPrefix != "" {
+			r.StripPrefix = []byte(rc.StripPrefix)
+		}
+		spec := router.Spec{
+			Host:    rc.Match.Host,
+			Path:    rc.Match.Path,
+			Methods: rc.Match.Methods,
+			Headers: rc.Match.Headers,
+			Value:   i,
+		}
+		if err := s.Router.Add(spec); err != nil {
+			return nil, fmt.Errorf("%s: routes[%d] %q: %w", rc.Pos, i, rc.Name, err)
+		}
+		s.Routes = append(s.Routes, r)
+	}
+	return s, nil
+}

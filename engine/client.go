@@ -33,6 +33,7 @@ type client struct {
 	lp       *loop
 	c        gnet.Conn
 	closed   bool // the gnet Conn is gone; never touch c again
+	detached bool // a stream goroutine owns the socket; c is stale until reattached
 	state    uint8
 	shutWR   bool  // write side shut down while lingering
 	deadline int64 // unix nanos: idle, header or linger deadline by state
@@ -155,8 +156,8 @@ func (cl *client) tryShutWrite() {
 
 // sweep enforces this client's deadlines. Loop only.
 func (cl *client) sweep(now int64, draining bool) {
-	if cl.closed {
-		return
+	if cl.closed || cl.detached {
+		return // a detached client's stream keeps its own deadline
 	}
 	switch cl.state {
 	case csIdle:
@@ -192,7 +193,11 @@ func (cl *client) close() {
 }
 
 // onClose is gnet's notice that the socket is gone. Loop only.
-func (cl *client) onClose(error) { cl.gone() }
+func (cl *client) onClose(error) {
+	if !cl.detached {
+		cl.gone()
+	}
+}
 
 // gone forgets the connection: after this nothing may write to cl.c, whose
 // fd number the kernel may already have handed to a new socket.

@@ -201,8 +201,12 @@ func (e *Engine) loopOf(el gnet.EventLoop) *loop {
 // OnOpen adopts a new connection: an upstream connection carries its *upConn
 // in the context it was enrolled with; anything else is a client. Loop only.
 func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	if up, ok := c.Context().(*upConn); ok {
-		up.opened(c)
+	switch x := c.Context().(type) {
+	case *upConn:
+		x.opened(c)
+		return nil, gnet.None
+	case *reattach:
+		x.reattached(c)
 		return nil, gnet.None
 	}
 	if e.draining.Load() {

@@ -14,26 +14,37 @@ func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose
 	cl := ex.cl
 	lp := cl.lp
 	owned := cl.ex == ex // false for a parse error answered before any exchange began
-	if cl.closed {
-		if owned {
+	if cl.closed || cl.detached {
+		if owned && cl.closed {
 			cl.ex = nil
 			lp.release(ex)
 		}
 		return
 	}
 	keepAlive := ex.keepAlive && !mustClose && !lp.e.draining.Load()
-	body := lp.out[:0]
-	body = append(body, `{"error":`...)
-	body = appendJSONString(body, msg)
-	body = append(body, `,"request_id":`...)
-	body = appendJSONString(body, ex.requestID())
-	body = append(body, "}\n"...)
-	bodyLen := len(body)
+	lp.out = appendErrorResponse(lp.out[:0], ex, status, msg, allow, keepAlive)
+	ex.wrote = true
+	_, _ = cl.c.Write(lp.out)
+	if !owned {
+		cl.closeAfterFlush()
+		return
+	}
+	lp.release(ex)
+	cl.finished(keepAlive)
+}
 
-	b := body // head goes after the body in the same scratch buffer
+// appendErrorResponse writes a whole JSON error response to b.
+func appendErrorResponse(b []byte, ex *exchange, status int, msg string, allow []byte, keepAlive bool) []byte {
+	var body [256]byte
+	bb := append(body[:0], `{"error":`...)
+	bb = appendJSONString(bb, msg)
+	bb = append(bb, `,"request_id":`...)
+	bb = appendJSONString(bb, ex.requestID())
+	bb = append(bb, "}\n"...)
+
 	b = http1.AppendStatusLine(b, 1, status)
 	b = append(b, "Content-Type: application/json\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(bodyLen), 10)
+	b = strconv.AppendInt(b, int64(len(bb)), 10)
 	b = append(b, "\r\nX-Request-ID: "...)
 	b = append(b, ex.requestID()...)
 	b = append(b, "\r\n"...)
@@ -49,21 +60,10 @@ func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	lp.out = b
-	head := b[bodyLen:]
-	if ex.headReq {
-		body = nil
-	} else {
-		body = b[:bodyLen]
+	if !ex.headReq {
+		b = append(b, bb...)
 	}
-	ex.wrote = true
-	lp.writev(cl.c, head, body)
-	if !owned {
-		cl.closeAfterFlush()
-		return
-	}
-	lp.release(ex)
-	cl.finished(keepAlive)
+	return b
 }
 
 // appendJSONString writes s as a JSON string literal.

@@ -52,6 +52,7 @@ type exchange struct {
 	wrote      bool // some response byte reached the client
 	gotByte    bool // some response byte came from the upstream
 	deadline   int64
+	stream     *stream // a goroutine is copying one of the bodies
 }
 
 func (lp *loop) getExchange() *exchange {
@@ -67,6 +68,9 @@ func (lp *loop) getExchange() *exchange {
 func (lp *loop) release(ex *exchange) {
 	if ex.head != nil {
 		bytebufferpool.Put(ex.head)
+	}
+	if ex.stream != nil {
+		close(ex.stream.fail) // the stream goroutine stops at its next step
 	}
 	resp := ex.resp
 	resp.Reset() // keep the header slice's capacity
@@ -202,6 +206,9 @@ func (ex *exchange) pumpRequestBody() {
 			ex.abortRequest(413, "request body too large")
 			return
 		}
+		// Body progress counts as life: the response timeout runs from the
+		// last byte sent or received, like nginx's proxy_send/read_timeout.
+		ex.deadline = cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
 		if !ex.headOnWire {
 			ex.headOnWire = true
 			cl.lp.writev(up.c, ex.head.B, buf[:n])
@@ -213,6 +220,9 @@ func (ex *exchange) pumpRequestBody() {
 	if !ex.headOnWire && !up.closed {
 		ex.headOnWire = true
 		_, _ = up.c.Write(ex.head.B)
+	}
+	if !ex.reqDone && !up.closed && !cl.closed && up.c.OutboundBuffered() > streamHighWater {
+		ex.streamRequest() // the upstream reads slower than the client sends
 	}
 }
 

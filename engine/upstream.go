@@ -109,9 +109,15 @@ func (up *upConn) discard() {
 // pumpResponse parses and relays whatever the upstream has sent. Loop only.
 func (ex *exchange) pumpResponse() {
 	up, cl := ex.up, ex.cl
+	if cl.detached {
+		return // the response waits in the upstream's buffer until the client is back
+	}
 	for up != nil && !up.closed && ex.up == up {
 		buf, _ := up.c.Peek(-1)
 		if len(buf) == 0 {
+			if ex.respState == rsBody && !cl.closed && cl.c.OutboundBuffered() > streamHighWater {
+				ex.streamResponse() // the client reads slower than the upstream sends
+			}
 			return
 		}
 		ex.gotByte = true
@@ -254,6 +260,9 @@ func (ex *exchange) complete() {
 func (ex *exchange) upstreamClosed() {
 	ex.up = nil
 	switch {
+	case ex.cl.detached:
+		// An upload stream owns the client; it sees the upstream gone at its
+		// next step and answers the client itself.
 	case ex.respState == rsBody && ex.respFrame == http1.FramingClose:
 		ex.complete() // a close-delimited body ends here
 	case !ex.gotByte && ex.retryable():

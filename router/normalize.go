@@ -21,6 +21,7 @@ package router
 //
 // Malformed percent-encoding ("%zz", a trailing "%") and a path that does not
 // start with '/' return ErrBadPath. The query string must already be cut off.
+// Normalize is a pure function (any goroutine).
 func Normalize(dst, path []byte) ([]byte, error) {
 	out := dst[:0]
 	if len(path) == 0 || path[0] != '/' {

@@ -9,6 +9,9 @@ const MaxParams = 8
 // ready to use. Values are views into the path passed to Match: they are valid
 // only as long as that buffer is, and must be copied to outlive it.
 //
+// Values keep the percent-encodings Normalize kept (an encoded '/' in a
+// parameter reads "%2F"); decoding them is up to the consumer.
+//
 // A Params is owned by one request at a time (loop only); it is not safe for
 // concurrent use.
 type Params struct {

@@ -120,7 +120,7 @@ func BenchmarkMatchHeaders(b *testing.B) {
 		{Path: "/api/*", Headers: map[string]string{"X-Api-Version": "2"}, Value: 1},
 		{Path: "/api/*", Value: 2},
 	})
-	h := oneHeader{name: "X-Api-Version", value: []byte("2")}
+	var h HeaderSource = &oneHeader{name: "X-Api-Version", value: []byte("2")}
 	p, m := []byte("/api/things/1"), []byte("GET")
 	var ps Params
 	b.ReportAllocs()
@@ -162,7 +162,7 @@ type oneHeader struct {
 	value []byte
 }
 
-func (o oneHeader) Header(name string) []byte {
+func (o *oneHeader) Header(name string) []byte {
 	if name == o.name {
 		return o.value
 	}

@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicehq/sluice/http1"
+)
+
+// Long bodies that outrun their reader are moved off the loop (DESIGN §3.5).
+// gnet reads every readable socket at once and buffers without bound, so the
+// only way to make a fast sender wait for a slow receiver is to stop polling
+// the sender: we Dup its fd, close its gnet Conn (gnet removes the fd from
+// epoll before closing, so the dup stays a clean socket) and let a goroutine
+// read it with blocking I/O and a real TCP window. The receiver stays on the
+// loop; the goroutine hands it one buffer at a time with Execute and waits
+// while its outbound buffer is above streamLowWater. Per detached exchange the
+// gateway holds at most streamHighWater + streamBuf bytes of body.
+const (
+	streamHighWater = 256 << 10 // receiver's pending bytes that trigger a detach
+	streamLowWater  = 64 << 10  // the goroutine resumes reading below this
+	streamBuf       = 64 << 10  // the goroutine's read size
+	streamPoll      = 2 * time.Millisecond
+	streamStall     = 60 * time.Second // a sender silent this long is dropped
+)
+
+// stream is a body being copied by a goroutine. Its fields are set before the
+// goroutine starts and read-only after; the exchange it serves may be gone by
+// the time a callback runs, which the callbacks check on the loop.
+type stream struct {
+	ex   *exchange
+	cl   *client
+	lp   *loop
+	file *os.File
+	fail chan struct{} // closed by the loop when the exchange died
+}
+
+// alive reports whether the exchange this stream serves still exists.
+// Loop only.
+func (s *stream) alive() bool {
+	return !s.cl.closed && s.cl.ex == s.ex && s.ex.stream == s
+}
+
+// onLoop runs fn on the stream's loop and waits for it. It returns false when
+// the loop is gone or the exchange died. Called by the stream goroutine.
+func (s *stream) onLoop(fn func() bool) bool {
+	done := make(chan bool, 1)
+	err := s.lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		if !s.alive() {
+			done <- false
+			return nil
+		}
+		done <- fn()
+		return nil
+	}))
+	if err != nil {
+		return false
+	}
+	select {
+	case ok := <-done:
+		return ok
+	case <-s.fail:
+		return false
+	}
+}
+
+// detachFd dups c's fd so a goroutine can read it with blocking I/O.
+func detachFd(c gnet.Conn, name string) (*os.File, error) {
+	fd, err := c.Dup()
+	if err != nil {
+		return nil, err
+	}
+	// A non-blocking fd makes os.File use the runtime poller: reads park the
+	// goroutine, and deadlines work.
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// streamResponse moves the rest of the response body off the loop: the
+// upstream is detached and read by a goroutine, the client stays on the loop.
+// Called when the client's outbound buffer passed streamHighWater. Loop only.
+func (ex *exchange) streamResponse() {
+	up := ex.up
+	f, err := detachFd(up.c, "upstream")
+	if err != nil {
+		ex.upstreamBroken("cannot stream response")
+		return
+	}
+	ex.up = nil
+	up.ex = nil
+	up.discard() // the dup keeps the socket; this conn never returns to the pool
+	s := &stream{ex: ex, cl: ex.cl, lp: ex.cl.lp, file: f, fail: make(chan struct{})}
+	ex.stream = s
+	go s.copyResponse()
+}
+
+func (s *stream) copyResponse() {
+	defer s.file.Close()
+	buf := make([]byte, streamBuf)
+	ex := s.ex
+	// Framing state moves to the goroutine; the loop no longer touches it.
+	frame, left, chunks, dechunk := ex.respFrame, ex.respLeft, ex.respChunks, ex.dechunk
+	for {
+		if !s.waitDrained() {
+			return
+		}
+		_ = s.file.SetReadDeadline(time.Now().Add(streamStall))
+		n, err := s.file.Read(buf)
+		p := buf[:n]
+		done := false
+		for len(p) > 0 && !done {
+			var m int
+			var out []byte
+			switch frame {
+			case http1.FramingLength:
+				m = int(min(int64(len(p)), left))
+				left -= int64(m)
+				out, done = p[:m], left == 0
+			case http1.FramingChunked:
+				var data []byte
+				var cerr error
+				m, data, done, cerr = chunks.Step(p)
+				if cerr != nil {
+					s.finish(false)
+					return
+				}
+				out = p[:m]
+				if dechunk {
+					out = data
+				}
+			default: // close-delimited
+				m, out = len(p), p
+			}
+			if len(out) > 0 && !s.onLoop(func() bool { _, _ = s.cl.c.Write(out); return !s.cl.closed }) {
+				return
+			}
+			p = p[m:]
+		}
+		switch {
+		case done:
+			s.finish(true)
+			return
+		case errors.Is(err, io.EOF) && frame == http1.FramingClose:
+			s.finish(true)
+			return
+		case err != nil:
+			s.finish(false) // short body or stalled upstream: cut the client off
+			return
+		}
+	}
+}
+
+// waitDrained blocks while the client's outbound buffer is above the low
+// water mark. Called by the stream goroutine.
+func (s *stream) waitDrained() bool {
+	for {
+		var pending int
+		if !s.onLoop(func() bool { pending = s.cl.c.OutboundBuffered(); return true }) {
+			return false
+		}
+		if pending <= streamLowWater {
+			return true
+		}
+		select {
+		case <-time.After(streamPoll):
+		case <-s.fail:
+			return false
+		}
+	}
+}
+
+// finish ends a streamed response on the loop. Called by the stream goroutine.
+func (s *stream) finish(ok bool) {
+	s.onLoop(func() bool {
+		ex := s.ex
+		ex.stream = nil
+		if !ok {
+			s.cl.close()
+			return true
+		}
+		ex.keepAlive = ex.keepAlive && ex.reqDone
+		ex.complete()
+		return true
+	})
+}
+
+// streamRequest moves the rest of the request body off the loop: the client
+// is detached and read by a goroutine, the upstream stays on the loop. When
+// the body is done the client is enrolled on the loop again and the response
+// flows as usual. Called when the upstream's outbound buffer passed
+// streamHighWater. Loop only.
+func (ex *exchange) streamRequest() {
+	cl := ex.cl
+	f, err := detachFd(cl.c, "client")
+	if err != nil {
+		ex.abortRequest(500, "cannot stream request body")
+		return
+	}
+	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, fail: make(chan struct{})}
+	ex.stream = s
+	cl.detached = true
+	old := cl.c
+	_ = cl.lp.el.Close(old) // onClose sees detached and keeps the client
+	go s.copyRequest()
+}
+
+func (s *stream) copyRequest() {
+	buf := make([]byte, streamBuf)
+	ex := s.ex
+	frame, left, chunks := ex.reqFraming, ex.reqLeft, ex.reqChunks
+	limit, sent := ex.snap.MaxBodyBytes, ex.reqBody
+	overread := false
+	for done := false; !done; {
+		if !s.waitUpstreamDrained() {
+			s.abort(502, "upstream closed the connection")
+			return
+		}
+		want := buf
+		if frame == http1.FramingLength {
+			want = buf[:min(int64(len(buf)), left)] // never read past the body
+		}
+		_ = s.file.SetReadDeadline(time.Now().Add(streamStall))
+		n, err := s.file.Read(want)
+		p := want[:n]
+		m := n
+		if frame == http1.FramingLength {
+			left -= int64(n)
+			sent += int64(n)
+			done = left == 0
+		} else {
+			var cerr error
+			var data []byte
+			for off := 0; off < n && !done; {
+				var k int
+				k, data, done, cerr = chunks.Step(p[off:])
+				if cerr != nil {
+					break
+				}
+				sent += int64(len(data))
+				off += k
+				m = off
+			}
+			if cerr != nil {
+				s.abort(400, "bad chunked request body")
+				return
+			}
+			overread = m < n
+		}
+		if limit > 0 && sent > limit {
+			s.abort(413, "request body too large")
+			return
+		}
+		out := p[:m]
+		if len(out) > 0 && !s.onLoop(func() bool {
+			up := s.ex.up
+			if up == nil || up.closed {
+				return false
+			}
+			_, _ = up.c.Write(out)
+			s.ex.deadline = s.lp.e.clock() + int64(s.ex.target.Cluster.ResponseTimeout)
+			return true
+		}) {
+			s.abort(502, "upstream closed the connection")
+			return
+		}
+		if err != nil && !done {
+			s.abort(400, "request body ended early")
+			return
+		}
+	}
+	s.reattach(overread)
+}
+
+// waitUpstreamDrained blocks while the upstream's outbound buffer is above
+// the low water mark. Called by the stream goroutine.
+func (s *stream) waitUpstreamDrained() bool {
+	for {
+		var pending int
+		if !s.onLoop(func() bool {
+			up := s.ex.up
+			if up == nil || up.closed {
+				return false
+			}
+			pending = up.c.OutboundBuffered()
+			return true
+		}) {
+			return false
+		}
+		if pending <= streamLowWater {
+			return true
+		}
+		select {
+		case <-time.After(streamPoll):
+		case <-s.fail:
+			return false
+		}
+	}
+}
+
+// abort ends a detached upload that went wrong: the client socket is ours,
+// so the error response is written here with blocking I/O. Called by the
+// stream goroutine.
+func (s *stream) abort(status int, msg string) {
+	var resp []byte
+	ok := s.onLoop(func() bool {
+		ex := s.ex
+		if up := ex.up; up != nil {
+			ex.up = nil
+			up.ex = nil
+			up.discard()
+		}
+		ex.keepAlive = false
+		resp = appendErrorResponse(nil, ex, status, msg, nil, false)
+		s.cl.detached = false
+		s.cl.ex = nil
+		ex.stream = nil
+		s.lp.release(ex)
+		s.cl.gone()
+		return true
+	})
+	if ok && resp != nil {
+		_ = s.file.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = s.file.Write(resp)
+	}
+	s.file.Close()
+}
+
+// reattach enrolls the client socket on its loop again once the request body
+// is through; OnOpen (client.reattached) resumes the exchange. A goroutine
+// that read past the body (pipelining behind a chunked upload) cannot give
+// those bytes back to gnet, so that connection closes after the response.
+func (s *stream) reattach(overread bool) {
+	defer s.file.Close()
+	nc, err := net.FileConn(s.file)
+	if err != nil {
+		s.abort(500, "cannot resume client connection")
+		return
+	}
+	s.onLoop(func() bool {
+		s.ex.reqDone = true
+		if overread {
+			s.ex.keepAlive = false
+		}
+		return true
+	})
+	ctx := gnet.NewContext(context.Background(), &reattach{s: s})
+	res, err := s.lp.el.Enroll(ctx, nc)
+	if err == nil {
+		if r := <-res; r.Err == nil {
+			return
+		}
+	}
+	_ = nc.Close()
+	s.onLoop(func() bool { s.cl.detached = false; s.cl.gone(); return true })
+}
+
+// reattach is the context of a client socket coming back from a stream.
+type reattach struct{ s *stream }
+
+// reattached runs in OnOpen for a client socket returning from a stream.
+// Loop only.
+func (r *reattach) reattached(c gnet.Conn) {
+	s := r.s
+	cl := s.cl
+	if !cl.detached || cl.closed {
+		_ = s.lp.el.Close(c)
+		return
+	}
+	cl.c = c
+	cl.detached = false
+	c.SetContext(cl)
+	ex := cl.ex
+	if ex != s.ex {
+		return
+	}
+	ex.stream = nil
+	ex.deadline = s.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
+	if ex.up == nil {
+		ex.upstreamClosed() // it closed while the client was away
+		return
+	}
+	ex.pumpResponse() // bytes that waited in the upstream's buffer
+
+}

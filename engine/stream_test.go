@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// slowCopy reads src in 64 KiB steps and pauses 1 ms every 256 KiB, a reader
+// far slower than a loopback writer.
+func slowCopy(dst io.Writer, src io.Reader) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var n int64
+	for {
+		m, err := src.Read(buf)
+		n += int64(m)
+		_, _ = dst.Write(buf[:m])
+		if n%(256<<10) < int64(m) {
+			time.Sleep(time.Millisecond)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// rssBytes reads this process's resident set size.
+func rssBytes(t *testing.T) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestLargeBodiesStayBounded sends 1 GiB up to a slow upstream and 1 GiB
+// down to a slow client. Without moving the fast side off the loop gnet would
+// buffer most of each gigabyte; with it the process grows by a few MiB.
+func TestLargeBodiesStayBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 2 GiB")
+	}
+	const size = 1 << 30
+	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/echo/up":
+			n, err := slowCopy(io.Discard, r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			fmt.Fprintf(w, "%d", n)
+		case "/echo/down":
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			_, _ = io.CopyN(w, zeros{}, size)
+		}
+	}))
+	g := startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
+
+	base := rssBytes(t)
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if r := rssBytes(t); r > peak.Load() {
+				peak.Store(r)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+
+	req, _ := http.NewRequest("POST", g.url("/api/echo/up"), io.LimitReader(zeros{}, size))
+	req.ContentLength = size
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != strconv.Itoa(size) {
+		t.Fatalf("upload: %d %q", resp.StatusCode, body)
+	}
+
+	resp, err = http.Get(g.url("/api/echo/down"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := slowCopy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != size {
+		t.Fatalf("download: %d bytes, %v", n, err)
+	}
+	close(stop)
+	<-sampled
+	growth := peak.Load() - base
+	t.Logf("RSS growth over both transfers: %.1f MiB (base %.1f MiB)", float64(growth)/(1<<20), float64(base)/(1<<20))
+	if growth > 96<<20 {
+		t.Fatalf("RSS grew by %d MiB moving 1 GiB each way; the bodies were buffered", growth>>20)
+	}
+
+	// The connection pool and the loop are still healthy afterwards.
+	resp, err = http.Get(g.url("/api/users/1"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after streaming: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}

@@ -20,7 +20,7 @@ import (
 
 // gateway is a real engine listening on 127.0.0.1 for one test.
 type gateway struct {
-	t    *testing.T
+	t    testing.TB
 	e    *Engine
 	addr string
 	done chan error
@@ -28,7 +28,7 @@ type gateway struct {
 
 // startGateway runs the engine on a free loopback port with the YAML config
 // yml, in which "{{listen}}" is replaced by the chosen address.
-func startGateway(t *testing.T, yml string, loops int) *gateway {
+func startGateway(t testing.TB, yml string, loops int) *gateway {
 	t.Helper()
 	addr := freeAddr(t)
 	yml = strings.ReplaceAll(yml, "{{listen}}", addr)
@@ -74,7 +74,7 @@ func (g *gateway) stop() {
 func (g *gateway) url(path string) string { return "http://" + g.addr + path }
 
 // freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

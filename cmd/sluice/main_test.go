@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCheck pins `sluice -check`: 0 for a valid file, 1 with file:line:column
+// for each error, like nginx -t.
+func TestCheck(t *testing.T) {
+	good := writeFile(t, `listen: 127.0.0.1:18999
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+routes:
+  - {name: r, match: {path: /x}, cluster: a}
+`)
+	bad := writeFile(t, `listen: 127.0.0.1:18999
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+routes:
+  - name: r
+    match: {path: /x}
+    cluster: b
+    timeout: 3s
+`)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"valid file", []string{"-check", "-config", good}, 0, []string{"configuration ok"}},
+		{"embedded quickstart", []string{"-check"}, 0, []string{"quickstart.yaml (embedded)", "configuration ok"}},
+		{"dangling cluster and unknown key, both reported", []string{"-check", "-config", bad}, 1,
+			[]string{bad + ":7:14: routes[0].cluster: unknown cluster \"b\"", bad + ":8:5: routes[0].timeout: unknown key"}},
+		{"missing file", []string{"-check", "-config", "/nonexistent.yaml"}, 1, []string{"nonexistent.yaml"}},
+		{"bad flag value", []string{"-check", "-read-buffer", "lots"}, 2, []string{"invalid value \"lots\""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := run(tc.args, &out); code != tc.code {
+				t.Fatalf("exit %d, want %d; output:\n%s", code, tc.code, out.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+// TestHelpListsEveryFlagWithDefault keeps -help and the README honest.
+func TestHelpListsEveryFlagWithDefault(t *testing.T) {
+	var out bytes.Buffer
+	run([]string{"-help"}, &out)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"config", "check", "loops", "reuseport", "lock-os-thread", "read-buffer", "write-buffer",
+		"upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level"} {
+		if !strings.Contains(out.String(), "-"+f) {
+			t.Errorf("-help does not list -%s", f)
+		}
+		if !strings.Contains(string(readme), "`-"+f) {
+			t.Errorf("README does not list -%s", f)
+		}
+	}
+	for _, d := range []string{"(default 64KiB)", "(default 128)", "(default 1m30s)", "(default 30s)", "(default true)", `(default "info")`} {
+		if !strings.Contains(out.String(), d) {
+			t.Errorf("-help lacks default %s:\n%s", d, out.String())
+		}
+	}
+}

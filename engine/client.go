@@ -47,6 +47,12 @@ type client struct {
 	prev, next *client
 }
 
+// inHighWater bounds what a client may have buffered with us that we are
+// not consuming: pipelined requests queued behind a slow exchange, or sent by
+// a client that does not read its responses. gnet reads without pause, so
+// past this the connection is closed rather than left to grow.
+const inHighWater = 1 << 20
+
 // onTraffic handles readable bytes. Loop only.
 func (cl *client) onTraffic() {
 	switch {
@@ -55,8 +61,14 @@ func (cl *client) onTraffic() {
 		_, _ = cl.c.Discard(-1) // lingering: drain what the client still sends
 	case cl.ex != nil:
 		cl.ex.pumpRequestBody()
+		if !cl.closed && cl.ex != nil && cl.ex.reqDone && cl.c.InboundBuffered() > inHighWater {
+			cl.close()
+		}
 	default:
 		cl.serve()
+		if !cl.closed && cl.ex == nil && cl.state == csIdle && cl.c.InboundBuffered() > inHighWater {
+			cl.close() // paused by outHighWater and still flooding
+		}
 	}
 }
 

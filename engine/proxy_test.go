@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // echo describes what reached the upstream.
@@ -377,4 +378,37 @@ func TestBadRequestsCloseTheConnection(t *testing.T) {
 		t.Errorf("upstream received %v", k)
 		return true
 	})
+}
+
+// TestPipelineFloodIsCut: a client that pipelines megabytes of requests
+// without reading its responses is disconnected once what it queued with us
+// passes inHighWater, instead of growing the gateway's buffers without bound.
+func TestPipelineFloodIsCut(t *testing.T) {
+	up := startUpstream(t, echoHandler("a"))
+	g := startGateway(t, oneCluster(up.addr, "", routingRoutes), 1)
+	c := dialRaw(t, g.addr)
+	req := "GET /api/users/1 HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 200) + "\r\n\r\n"
+	flood := strings.Repeat(req, (4<<20)/len(req)) // 4 MiB of requests
+	go func() { _, _ = io.WriteString(c.Conn, flood) }()
+	// Read nothing for a while, then drain: the stream must end in a close
+	// long before all the requests could have been answered.
+	var answered int
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		resp, err := http.ReadResponse(c.r, nil)
+		if err != nil {
+			break
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answered++
+	}
+	if total := (4 << 20) / len(req); answered >= total {
+		t.Fatalf("all %d flooded requests were answered; the connection was never cut", total)
+	}
+	resp, err := http.Get(g.url("/api/users/2"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("gateway unhealthy after the flood: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

@@ -70,15 +70,7 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 		b = append(b, req.Host...)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "Via: "...)
-	if vias > 0 {
-		b = appendJoined(b, req.Headers, "Via")
-		b = append(b, ", "...)
-	}
-	b = appendVia(b, ex.clientMinor)
-	b = append(b, "\r\nX-Request-ID: "...)
-	b = append(b, ex.requestID()...)
-	b = append(b, "\r\n"...)
+	b = appendTrace(b, ex, req.Headers, vias > 0, ex.clientMinor)
 	if ex.reqFraming == http1.FramingChunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
@@ -109,15 +101,7 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 		}
 		b = appendHeader(b, h.Name, h.Value)
 	}
-	b = append(b, "Via: "...)
-	if vias > 0 {
-		b = appendJoined(b, r.Headers, "Via")
-		b = append(b, ", "...)
-	}
-	b = appendVia(b, r.Minor)
-	b = append(b, "\r\nX-Request-ID: "...)
-	b = append(b, ex.requestID()...)
-	b = append(b, "\r\n"...)
+	b = appendTrace(b, ex, r.Headers, vias > 0, r.Minor)
 	if ex.respFrame == http1.FramingChunked && !ex.dechunk {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
@@ -137,13 +121,24 @@ func appendHeader(b, name, value []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-func appendVia(b []byte, minor int) []byte {
+// appendTrace writes the headers that trace a message through the gateway,
+// the same both ways: Via with our hop appended to any earlier ones (with the
+// protocol version the message arrived with), and the request ID.
+func appendTrace(b []byte, ex *exchange, hs []http1.Header, hadVia bool, minor int) []byte {
+	b = append(b, "Via: "...)
+	if hadVia {
+		b = appendJoined(b, hs, "Via")
+		b = append(b, ", "...)
+	}
 	if minor == 0 {
 		b = append(b, "1.0 "...)
 	} else {
 		b = append(b, "1.1 "...)
 	}
-	return append(b, via...)
+	b = append(b, via...)
+	b = append(b, "\r\nX-Request-ID: "...)
+	b = append(b, ex.requestID()...)
+	return append(b, "\r\n"...)
 }
 
 // appendJoined writes the values of every header called name, comma-joined

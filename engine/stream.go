@@ -158,12 +158,25 @@ func (s *stream) copyResponse() {
 // waitDrained blocks while the client's outbound buffer is above the low
 // water mark. Called by the stream goroutine.
 func (s *stream) waitDrained() bool {
+	return s.waitBelowLowWater(func() (int, bool) { return s.cl.c.OutboundBuffered(), true })
+}
+
+// waitBelowLowWater polls pending (on the loop) until it reports at most
+// streamLowWater bytes. gnet has no "drained" event, so a slow receiver is
+// polled every streamPoll; the sender's TCP window does the waiting meanwhile.
+// It returns false when pending reports the receiver gone or the exchange
+// died. Called by the stream goroutine.
+func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
 	for {
-		var pending int
-		if !s.onLoop(func() bool { pending = s.cl.c.OutboundBuffered(); return true }) {
+		var n int
+		if !s.onLoop(func() bool {
+			var ok bool
+			n, ok = pending()
+			return ok
+		}) {
 			return false
 		}
-		if pending <= streamLowWater {
+		if n <= streamLowWater {
 			return true
 		}
 		select {
@@ -279,27 +292,13 @@ func (s *stream) copyRequest() {
 // waitUpstreamDrained blocks while the upstream's outbound buffer is above
 // the low water mark. Called by the stream goroutine.
 func (s *stream) waitUpstreamDrained() bool {
-	for {
-		var pending int
-		if !s.onLoop(func() bool {
-			up := s.ex.up
-			if up == nil || up.closed {
-				return false
-			}
-			pending = up.c.OutboundBuffered()
-			return true
-		}) {
-			return false
+	return s.waitBelowLowWater(func() (int, bool) {
+		up := s.ex.up
+		if up == nil || up.closed {
+			return 0, false
 		}
-		if pending <= streamLowWater {
-			return true
-		}
-		select {
-		case <-time.After(streamPoll):
-		case <-s.fail:
-			return false
-		}
-	}
+		return up.c.OutboundBuffered(), true
+	})
 }
 
 // abort ends a detached upload that went wrong: the client socket is ours,

@@ -204,20 +204,30 @@ func (cl *client) close() {
 	_ = cl.lp.el.Close(cl.c)
 }
 
-// onClose is gnet's notice that the socket is gone. Loop only.
+// onClose is gnet's notice that the socket is gone. It can arrive in the
+// middle of our own work (gnet closes a connection inside Write when the
+// write fails), so the teardown waits until the current event is done; from
+// here on nothing writes to cl.c, whose fd number the kernel may already
+// have handed to a new socket. Loop only.
 func (cl *client) onClose(error) {
-	if !cl.detached {
-		cl.gone()
+	if cl.detached || cl.closed {
+		return
 	}
+	cl.closed = true
+	cl.lp.afterEvent(cl)
 }
 
-// gone forgets the connection: after this nothing may write to cl.c, whose
-// fd number the kernel may already have handed to a new socket.
+// gone marks the connection closed and tears it down now. Loop only.
 func (cl *client) gone() {
 	if cl.closed {
 		return
 	}
 	cl.closed = true
+	cl.teardown()
+}
+
+// teardown forgets a closed connection and aborts its exchange. Loop only.
+func (cl *client) teardown() {
 	cl.lp.clients.remove(cl)
 	cl.lp.e.clients.Add(-1)
 	if ex := cl.ex; ex != nil {

@@ -203,10 +203,14 @@ func (e *Engine) loopOf(el gnet.EventLoop) *loop {
 func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	switch x := c.Context().(type) {
 	case *upConn:
+		x.lp.enter()
 		x.opened(c)
+		x.lp.leave()
 		return nil, gnet.None
 	case *reattach:
+		x.s.lp.enter()
 		x.reattached(c)
+		x.s.lp.leave()
 		return nil, gnet.None
 	}
 	if e.draining.Load() {
@@ -221,9 +225,13 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 func (e *Engine) OnTraffic(c gnet.Conn) gnet.Action {
 	switch x := c.Context().(type) {
 	case *client:
+		x.lp.enter()
 		x.onTraffic()
+		x.lp.leave()
 	case *upConn:
+		x.lp.enter()
 		x.onTraffic()
+		x.lp.leave()
 	default:
 		_, _ = c.Discard(-1)
 	}

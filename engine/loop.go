@@ -24,11 +24,52 @@ type loop struct {
 	out     []byte   // scratch for response heads; written at once, gnet copies what is left
 	reqSeq  uint64   // request-ID counter
 	sweeper gnet.RunnableFunc
+
+	depth int          // nesting of our event handlers on this loop
+	dead  []teardowner // connections gnet closed during an event, torn down after it
+}
+
+// teardowner is a connection whose teardown can wait for the end of an event.
+type teardowner interface{ teardown() }
+
+// enter and leave bracket every entry from gnet into our code (traffic,
+// open, Execute). Connections that gnet closes inside them, which happens
+// synchronously inside a failed Write, are torn down at the outermost leave,
+// so no handler ever continues on state that a nested close released.
+func (lp *loop) enter() { lp.depth++ }
+
+func (lp *loop) leave() {
+	if lp.depth--; lp.depth > 0 {
+		return
+	}
+	for len(lp.dead) > 0 {
+		x := lp.dead[0]
+		lp.dead[0] = nil
+		lp.dead = lp.dead[1:]
+		lp.depth++
+		x.teardown()
+		lp.depth--
+	}
+	lp.dead = lp.dead[:0]
+}
+
+// afterEvent tears x down now, or after the current event. Loop only.
+func (lp *loop) afterEvent(x teardowner) {
+	if lp.depth == 0 {
+		x.teardown()
+		return
+	}
+	lp.dead = append(lp.dead, x)
 }
 
 func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
 	lp := &loop{e: e, el: el, idx: idx, pools: make(map[*upstream.Target]*pool), iov: make([][]byte, 0, 2)}
-	lp.sweeper = func(context.Context) error { lp.sweep(); return nil }
+	lp.sweeper = func(context.Context) error {
+		lp.enter()
+		lp.sweep()
+		lp.leave()
+		return nil
+	}
 	return lp
 }
 

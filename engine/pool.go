@@ -22,16 +22,19 @@ type pool struct {
 
 // get pops an idle connection, or nil. Loop only.
 func (p *pool) get() *upConn {
-	n := len(p.idle)
-	if n == 0 {
-		return nil
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		up := p.idle[n-1]
+		if up.closed {
+			up.teardown() // closed, teardown pending: removes it
+			continue
+		}
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		up.idleAt = -1
+		p.busy++
+		return up
 	}
-	up := p.idle[n-1]
-	p.idle[n-1] = nil
-	p.idle = p.idle[:n-1]
-	up.idleAt = -1
-	p.busy++
-	return up
+	return nil
 }
 
 // put parks a connection whose last exchange ended cleanly. Loop only.
@@ -105,7 +108,9 @@ func (p *pool) dial(ex *exchange) {
 			}
 		}
 		_ = lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			lp.enter()
 			up.dialFailed(err)
+			lp.leave()
 			return nil
 		}))
 	}()

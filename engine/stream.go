@@ -56,7 +56,10 @@ func (s *stream) onLoop(fn func() bool) bool {
 			done <- false
 			return nil
 		}
-		done <- fn()
+		s.lp.enter()
+		ok := fn()
+		s.lp.leave()
+		done <- ok
 		return nil
 	}))
 	if err != nil {

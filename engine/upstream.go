@@ -14,6 +14,7 @@ type upConn struct {
 	c         gnet.Conn // nil until OnOpen
 	ex        *exchange // exchange in flight; nil when idle
 	closed    bool
+	tornDown  bool // teardown ran (it may be reached twice: pool.get and the deferred list)
 	reused    bool // served an exchange before: may have been closed by the peer meanwhile
 	idleAt    int  // index in pool.idle, -1 when not idle
 	idleSince int64
@@ -71,12 +72,23 @@ func (up *upConn) onTraffic() {
 	up.ex.pumpResponse()
 }
 
-// onClose is gnet's notice that the socket is gone. Loop only.
+// onClose is gnet's notice that the socket is gone; like client.onClose it
+// tears down after the current event. Loop only.
 func (up *upConn) onClose(error) {
 	if up.closed {
 		return
 	}
 	up.closed = true
+	up.lp.afterEvent(up)
+}
+
+// teardown takes a closed connection out of its pool and tells its exchange.
+// Loop only.
+func (up *upConn) teardown() {
+	if up.tornDown {
+		return
+	}
+	up.tornDown = true
 	if up.idleAt >= 0 {
 		up.pool.remove(up)
 		return

@@ -56,6 +56,7 @@ type Engine struct {
 	now      atomic.Int64 // unix nanos, advanced every tick
 	draining atomic.Bool
 	clients  atomic.Int64 // open client connections
+	streams  atomic.Int64 // bodies moved off the loop so far (see stream.go)
 	idSeed   uint64
 }
 
@@ -248,6 +249,10 @@ func (e *Engine) OnClose(c gnet.Conn, err error) gnet.Action {
 	}
 	return gnet.None
 }
+
+// Streams reports how many bodies have been moved off the loop because their
+// reader was slower than their sender. Any goroutine.
+func (e *Engine) Streams() int64 { return e.streams.Load() }
 
 // clock returns the coarse time in unix nanos. Any goroutine.
 func (e *Engine) clock() int64 { return e.now.Load() }

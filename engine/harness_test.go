@@ -90,7 +90,8 @@ func freeAddr(t testing.TB) string {
 type countingServer struct {
 	*http.Server
 	ln    net.Listener
-	conns atomic.Int64
+	conns atomic.Int64 // accepted so far
+	open  atomic.Int64 // open now
 	addr  string
 }
 
@@ -100,10 +101,31 @@ func startUpstream(t *testing.T, h http.Handler) *countingServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveUpstream(t, ln, h)
+}
+
+// smallRcvBuf makes every accepted connection's receive buffer small, so a
+// slow reader pushes back on the sender within kilobytes instead of the
+// megabytes loopback autotuning allows.
+type smallRcvBuf struct{ net.Listener }
+
+func (l smallRcvBuf) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(32 << 10)
+	}
+	return c, err
+}
+
+func serveUpstream(t *testing.T, ln net.Listener, h http.Handler) *countingServer {
 	s := &countingServer{ln: ln, addr: ln.Addr().String()}
 	s.Server = &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			s.conns.Add(1)
+			s.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.open.Add(-1)
 		}
 	}}
 	go func() { _ = s.Serve(ln) }()

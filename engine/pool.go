@@ -43,7 +43,11 @@ func (p *pool) put(up *upConn) {
 		return // whoever closed it already counted it out of busy
 	}
 	p.busy--
-	if len(p.idle) >= p.target.Cluster.MaxIdle || p.lp.e.draining.Load() {
+	// The idle cap is enforced by the sweep, on connections idle for a whole
+	// tick: closing the surplus at once would, under a steady load with more
+	// requests in flight than the cap, close a connection every response and
+	// dial a new one the next request (nginx's keepalive does exactly that).
+	if p.target.Cluster.MaxIdle == 0 || p.lp.e.draining.Load() {
 		p.busy++ // discard counts a non-idle conn out of busy
 		up.discard()
 		return
@@ -67,13 +71,17 @@ func (p *pool) remove(up *upConn) {
 	up.idleAt = -1
 }
 
-// sweep closes idle connections past the idle timeout. Loop only.
+// sweep closes idle connections past the idle timeout, and those above the
+// idle cap that sat unused for a whole tick. Loop only.
 func (p *pool) sweep(now int64, draining bool) {
 	limit := int64(p.target.Cluster.IdleTimeout)
+	surplus := len(p.idle) - p.target.Cluster.MaxIdle
 	for i := 0; i < len(p.idle); {
 		up := p.idle[i]
-		if draining || now-up.idleSince >= limit {
+		idle := now - up.idleSince
+		if draining || idle >= limit || (surplus > 0 && idle >= int64(tick)) {
 			up.discard() // removes itself from p.idle
+			surplus--
 			continue
 		}
 		i++

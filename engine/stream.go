@@ -99,6 +99,7 @@ func (ex *exchange) streamResponse() {
 	up.discard() // the dup keeps the socket; this conn never returns to the pool
 	s := &stream{ex: ex, cl: ex.cl, lp: ex.cl.lp, file: f, fail: make(chan struct{})}
 	ex.stream = s
+	s.lp.e.streams.Add(1)
 	go s.copyResponse()
 }
 
@@ -219,6 +220,7 @@ func (ex *exchange) streamRequest() {
 	}
 	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, fail: make(chan struct{})}
 	ex.stream = s
+	s.lp.e.streams.Add(1)
 	cl.detached = true
 	old := cl.c
 	_ = cl.lp.el.Close(old) // onClose sees detached and keeps the client

@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/http1"
-	"github.com/sluicehq/sluice/router"
 )
 
 // client states.
@@ -39,10 +38,6 @@ type client struct {
 	deadline int64 // unix nanos: idle, header or linger deadline by state
 	ip       []byte
 	ex       *exchange // the exchange in flight, nil when idle
-
-	req    http1.Request
-	norm   []byte
-	params router.Params
 
 	prev, next *client
 }
@@ -86,8 +81,9 @@ func (cl *client) serve() {
 			return
 		}
 		snap := cl.lp.e.Snapshot()
-		cl.req.Reset()
-		n, err := http1.ParseRequest(buf, &cl.req, &snap.Limits)
+		req := &cl.lp.req
+		req.Reset()
+		n, err := http1.ParseRequest(buf, req, &snap.Limits)
 		if err == http1.ErrIncomplete {
 			if cl.state != csHead {
 				cl.state = csHead

@@ -87,8 +87,8 @@ func (ex *exchange) requestID() []byte { return ex.id[:ex.idLen] }
 // begin routes the parsed request whose head is the first n buffered bytes
 // and starts forwarding it. Loop only.
 func (cl *client) begin(snap *pipeline.Snapshot, n int) {
-	req := &cl.req
 	lp := cl.lp
+	req := &lp.req
 	ex := lp.getExchange()
 	ex.cl, ex.snap = cl, snap
 	ex.clientMinor = req.Minor
@@ -117,14 +117,14 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 		fail(400, "request-target form not supported", nil)
 		return
 	}
-	norm, err := router.Normalize(cl.norm[:0], req.Path)
-	cl.norm = norm[:0]
+	norm, err := router.Normalize(lp.norm[:0], req.Path)
+	lp.norm = norm[:0]
 	if err != nil {
 		fail(400, "bad request path", nil)
 		return
 	}
-	cl.params.Reset()
-	idx, res, allow := snap.Router.Match(req.Host, req.Method, norm, req, &cl.params)
+	lp.params.Reset()
+	idx, res, allow := snap.Router.Match(req.Host, req.Method, norm, req, &lp.params)
 	switch res {
 	case router.NotFound:
 		fail(404, "no route", nil)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/upstream"
 )
 
@@ -20,6 +22,13 @@ type loop struct {
 	clients clientList
 	pools   map[*upstream.Target]*pool
 	free    []*exchange
+	// A request's parsed views, normalised path and route params live only
+	// until its head is copied upstream, within one callback: one set per
+	// loop serves every connection, and an idle connection carries none.
+	req    http1.Request
+	norm   []byte
+	params router.Params
+
 	iov     [][]byte // scratch for writev
 	out     []byte   // scratch for response heads; written at once, gnet copies what is left
 	reqSeq  uint64   // request-ID counter

@@ -251,7 +251,10 @@ func (ex *exchange) frameBody(buf []byte) (n int, out []byte, done, ok bool) {
 // Loop only.
 func (ex *exchange) complete() {
 	up, cl := ex.up, ex.cl
-	reusable := ex.reqDone && ex.resp.KeepAlive && ex.respFrame != http1.FramingClose
+	// Bytes after the end of the response would be read as the answer to the
+	// next request on this connection: such an upstream is not reused.
+	reusable := ex.reqDone && ex.resp.KeepAlive && ex.respFrame != http1.FramingClose &&
+		up != nil && !up.closed && up.c.InboundBuffered() == 0
 	ex.up = nil
 	if up != nil {
 		up.ex = nil
@@ -278,8 +281,10 @@ func (ex *exchange) upstreamClosed() {
 	case ex.respState == rsBody && ex.respFrame == http1.FramingClose:
 		ex.complete() // a close-delimited body ends here
 	case !ex.gotByte && ex.retryable():
+		// Replay once on a new connection: another pooled one may have been
+		// closed by the peer for the same reason this one was.
 		ex.retried = true
-		ex.connect()
+		ex.cl.lp.pool(ex.target).dial(ex)
 	case !ex.wrote:
 		ex.respondError(502, "upstream closed the connection", nil, !ex.reqDone)
 	default:

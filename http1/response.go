@@ -109,6 +109,13 @@ func ParseResponse(buf []byte, r *Response, maxHead int) (n int, err error) {
 // §4) and returns the offset after it. The SP before an empty reason may be
 // missing: some servers omit it, and it changes nothing about framing.
 func (r *Response) parseStatusLine(buf []byte, maxHead int) (int, error) {
+	// Anything that does not start like "HTTP/" is not a response, and
+	// waiting for its line end would only turn a broken upstream into a
+	// timeout; check what has arrived of the prefix first.
+	const prefix = "HTTP/"
+	if k := min(len(buf), len(prefix)); string(buf[:k]) != prefix[:k] {
+		return 0, ErrBadStatusLine
+	}
 	end := bytes.IndexByte(window(buf, maxHead), '\n')
 	if end < 0 {
 		return 0, moreOrTooLarge(buf, maxHead)

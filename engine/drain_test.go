@@ -34,6 +34,7 @@ type drainResult struct {
 // idle ones are closed). Shutdown returns well within the drain timeout and
 // Serve returns.
 func TestGracefulDrain(t *testing.T) {
+	checkGoroutineLeaks(t)
 	var inFlight atomic.Int64
 	var reached sync.Map // request ID -> true once the upstream got it
 	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +78,9 @@ func TestGracefulDrain(t *testing.T) {
 	}
 
 	time.Sleep(300 * time.Millisecond)
+	for i := 0; i < 500 && inFlight.Load() == 0; i++ { // stop while the upstream is busy
+		time.Sleep(time.Millisecond)
+	}
 	busy := inFlight.Load()
 	begin := time.Now()
 	shutdownAt.Store(begin.UnixNano())
@@ -181,14 +185,15 @@ routes:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan error, 1) // receives cmd.Wait's result once
+	waited := make(chan struct{}) // closed when the process is reaped
+	go func() { err := cmd.Wait(); close(waited); exited <- err }()
 	t.Cleanup(func() {
 		select {
-		case <-exited:
+		case <-waited:
 		default:
 			_ = cmd.Process.Kill()
-			<-exited
+			<-waited
 		}
 	})
 

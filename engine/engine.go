@@ -51,6 +51,7 @@ type Engine struct {
 
 	eng      gnet.Engine
 	booted   chan struct{}
+	served   chan struct{} // closed when Serve returns
 	loops    sync.Map // gnet.EventLoop -> *loop
 	loopSeq  atomic.Int32
 	now      atomic.Int64 // unix nanos, advanced every tick
@@ -74,7 +75,7 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	e := &Engine{opts: opts, log: opts.Logger, booted: make(chan struct{}), idSeed: newIDSeed()}
+	e := &Engine{opts: opts, log: opts.Logger, booted: make(chan struct{}), served: make(chan struct{}), idSeed: newIDSeed()}
 	e.snap.Store(snap)
 	e.now.Store(time.Now().UnixNano())
 	return e
@@ -104,6 +105,7 @@ func (e *Engine) Serve() error {
 		opts = append(opts, gnet.WithSocketSendBuffer(e.opts.WriteBuffer))
 	}
 	err := gnet.Run(e, "tcp://"+e.opts.Listen, opts...)
+	close(e.served)
 	if err != nil {
 		select {
 		case <-e.booted:
@@ -156,13 +158,21 @@ wait:
 		case <-t.C:
 		}
 	}
-	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stopCancel()
-	err := e.eng.Stop(stopCtx)
 	if !drained {
 		e.log.Warn("drain timeout: closing connections with requests in flight", "open", e.clients.Load())
 	}
-	return err
+	// gnet's Stop polls for the end of the loops every 500 ms; Serve returns
+	// as soon as they end, so wait for that instead.
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stopCancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.eng.Stop(stopCtx) }()
+	select {
+	case <-e.served:
+		return nil
+	case err := <-stopped:
+		return err
+	}
 }
 
 // OnBoot records the gnet engine. gnet calls it once.

@@ -52,7 +52,7 @@ type Engine struct {
 	eng      gnet.Engine
 	booted   chan struct{}
 	served   chan struct{} // closed when Serve returns
-	loops    sync.Map // gnet.EventLoop -> *loop
+	loops    sync.Map      // gnet.EventLoop -> *loop
 	loopSeq  atomic.Int32
 	now      atomic.Int64 // unix nanos, advanced every tick
 	draining atomic.Bool

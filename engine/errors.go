@@ -2,9 +2,14 @@ package engine
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/sluicehq/sluice/http1"
 )
+
+// dates formats the Date header of the responses the gateway writes itself
+// (RFC 9110 §6.6.1), once a second.
+var dates http1.DateCache
 
 // respondError answers the exchange's request with the gateway's JSON error
 // (DESIGN §5) and ends the exchange. mustClose closes the connection after
@@ -43,7 +48,9 @@ func appendErrorResponse(b []byte, ex *exchange, status int, msg string, allow [
 	bb = append(bb, "}\n"...)
 
 	b = http1.AppendStatusLine(b, 1, status)
-	b = append(b, "Content-Type: application/json\r\nContent-Length: "...)
+	b = append(b, "Date: "...)
+	b = append(b, dates.Get(time.Unix(0, ex.cl.lp.e.clock()))...)
+	b = append(b, "\r\nContent-Type: application/json\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(bb)), 10)
 	b = append(b, "\r\nX-Request-ID: "...)
 	b = append(b, ex.requestID()...)

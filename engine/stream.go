@@ -171,6 +171,7 @@ func (s *stream) waitDrained() bool {
 // It returns false when pending reports the receiver gone or the exchange
 // died. Called by the stream goroutine.
 func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
+	giveUp := time.Now().Add(streamStall) // a receiver that stopped reading
 	for {
 		var n int
 		if !s.onLoop(func() bool {
@@ -182,6 +183,9 @@ func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
 		}
 		if n <= streamLowWater {
 			return true
+		}
+		if time.Now().After(giveUp) {
+			return false
 		}
 		select {
 		case <-time.After(streamPoll):

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -265,4 +266,23 @@ func TestUpstreamResponseTimeout(t *testing.T) {
 		inWindow(t, "cut-off", time.Since(start), response)
 		c.expectEOF()
 	})
+}
+
+// TestClientBodyStallIs408: a client that stops in the middle of its request
+// body gets 408 (its stall), not 504 (which would blame the upstream), and the
+// connection is closed because the rest of its stream is unknown.
+func TestClientBodyStallIs408(t *testing.T) {
+	up := startUpstream(t, echoHandler("a"))
+	g := startGateway(t, ftConfig(shortClientTimeouts, ftRoute("echo", "/api/echo", "up"), ftCluster{name: "up", addr: up.addr}), 1)
+	c := dialRaw(t, g.addr)
+	start := time.Now()
+	c.send("POST /api/echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+	resp, body := c.readResponse("POST")
+	if resp.StatusCode != 408 || !strings.Contains(body, "request body timeout") || !resp.Close {
+		t.Fatalf("got %d %q close=%v, want 408 request body timeout and close", resp.StatusCode, body, resp.Close)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("408 after %v; the response timeout is 400ms", d)
+	}
+	c.expectEOF()
 }

@@ -343,9 +343,14 @@ func (ex *exchange) sweep(now int64) {
 	ex.up = nil
 	up.ex = nil
 	up.discard()
-	if !ex.wrote {
-		ex.respondError(504, "upstream timeout", nil, !ex.reqDone)
-		return
+	switch {
+	case !ex.reqDone && !ex.wrote:
+		// The deadline is refreshed by every body byte we forward: a body
+		// that stopped is the client's stall, not the upstream's.
+		ex.respondError(408, "request body timeout", nil, true)
+	case !ex.wrote:
+		ex.respondError(504, "upstream timeout", nil, false)
+	default:
+		ex.cl.close()
 	}
-	ex.cl.close()
 }

@@ -23,6 +23,7 @@ type flags struct {
 	idleTimeout  time.Duration
 	drainTimeout time.Duration
 	logLevel     string
+	cpuProfile   string
 
 	setMaxIdle, setIdleTimeout bool // the pool flags were given
 }
@@ -42,6 +43,7 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	fs.DurationVar(&f.idleTimeout, "upstream-idle-timeout", 90*time.Second, "close idle upstream connections after this, all clusters (cluster pool.idle_timeout)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, time allowed for requests in flight (server.drain_timeout)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (server.log_level)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` from start to stop (for benchmarking)")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: sluice [flags]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
 		fs.PrintDefaults()

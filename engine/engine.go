@@ -1,11 +1,3 @@
-// Package engine runs Sluice's event loops: it accepts client connections on
-// gnet loops, parses requests in place, routes them through the current
-// pipeline snapshot and forwards them over keep-alive upstream connections
-// that live on the same loop as the client. It is the only package that
-// imports gnet.
-//
-// Every method whose doc says "loop only" must run on the loop that owns the
-// connection; nothing in this package takes a lock on the request path.
 package engine
 
 import (

@@ -35,6 +35,8 @@ type client struct {
 	detached bool // a stream goroutine owns the socket; c is stale until reattached
 	state    uint8
 	shutWR   bool  // write side shut down while lingering
+	serving  bool  // inside serve: finished must not recurse into it
+	lastOut  int   // outbound bytes at the last linger check (progress = fewer)
 	deadline int64 // unix nanos: idle, header or linger deadline by state
 	ip       []byte
 	ex       *exchange // the exchange in flight, nil when idle
@@ -48,6 +50,11 @@ type client struct {
 // past this the connection is closed rather than left to grow.
 const inHighWater = 1 << 20
 
+// holdHighWater bounds a request body that arrives while its upstream
+// connection is still being dialed (a dial is ~0.1-1 ms, a fast client on a
+// LAN sends a few MB in that time).
+const holdHighWater = 8 << 20
+
 // onTraffic handles readable bytes. Loop only.
 func (cl *client) onTraffic() {
 	switch {
@@ -55,8 +62,15 @@ func (cl *client) onTraffic() {
 	case cl.state == csClosing:
 		_, _ = cl.c.Discard(-1) // lingering: drain what the client still sends
 	case cl.ex != nil:
-		cl.ex.pumpRequestBody()
-		if !cl.closed && cl.ex != nil && cl.ex.reqDone && cl.c.InboundBuffered() > inHighWater {
+		ex := cl.ex
+		ex.pumpRequestBody()
+		if cl.closed || cl.ex != ex {
+			return
+		}
+		// Input nobody consumes: pipelined requests behind this one, or a
+		// body while the upstream is still being dialed.
+		waiting := ex.up == nil || ex.up.c == nil
+		if in := cl.c.InboundBuffered(); (ex.reqDone && in > inHighWater) || (waiting && in > holdHighWater) {
 			cl.close()
 		}
 	default:
@@ -71,6 +85,11 @@ func (cl *client) onTraffic() {
 // wait in the inbound buffer until the exchange before them completes, which
 // keeps responses in order. Loop only.
 func (cl *client) serve() {
+	if cl.serving {
+		return // an exchange finished inside us; our loop takes the next request
+	}
+	cl.serving = true
+	defer func() { cl.serving = false }()
 	for !cl.closed && cl.ex == nil && cl.state != csClosing {
 		if cl.c.OutboundBuffered() > outHighWater {
 			return // the client is not reading; resume when the sweep sees it drain
@@ -144,10 +163,16 @@ func (cl *client) closeAfterFlush() {
 		return
 	}
 	cl.state = csClosing
-	cl.deadline = cl.lp.e.clock() + int64(lingerTime)
+	cl.deadline = cl.lp.e.clock() + int64(cl.sendTimeout())
+	cl.lastOut = cl.c.OutboundBuffered()
 	_, _ = cl.c.Discard(-1)
 	cl.tryShutWrite()
 }
+
+// sendTimeout is how long a closing connection may go without taking any of
+// its last response (like nginx's send_timeout): the keep-alive idle timeout,
+// since a reader that slow is as good as idle.
+func (cl *client) sendTimeout() time.Duration { return cl.lp.e.Snapshot().IdleTimeout }
 
 // tryShutWrite half-closes once the outbound buffer is empty, so the client
 // reads our last bytes and then EOF; we keep discarding its input until it
@@ -157,6 +182,7 @@ func (cl *client) tryShutWrite() {
 		return
 	}
 	cl.shutWR = true
+	cl.deadline = cl.lp.e.clock() + int64(lingerTime) // linger from the last byte sent
 	if err := unix.Shutdown(cl.c.Fd(), unix.SHUT_WR); err != nil {
 		cl.close()
 	}
@@ -183,6 +209,12 @@ func (cl *client) sweep(now int64, draining bool) {
 			cl.ex.sweep(now)
 		}
 	case csClosing:
+		// A slow reader still taking its last response keeps the deadline
+		// moving; only a client that stopped reading is cut off.
+		if out := cl.c.OutboundBuffered(); out > 0 && out < cl.lastOut {
+			cl.deadline = now + int64(cl.sendTimeout())
+			cl.lastOut = out
+		}
 		cl.tryShutWrite()
 		if now >= cl.deadline {
 			cl.close()

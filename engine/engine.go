@@ -245,9 +245,13 @@ func (e *Engine) OnTraffic(c gnet.Conn) gnet.Action {
 func (e *Engine) OnClose(c gnet.Conn, err error) gnet.Action {
 	switch x := c.Context().(type) {
 	case *client:
+		x.lp.enter() // a teardown may write to the peer, whose close then nests
 		x.onClose(err)
+		x.lp.leave()
 	case *upConn:
+		x.lp.enter()
 		x.onClose(err)
+		x.lp.leave()
 	}
 	return gnet.None
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/sluicehq/sluice/http1"
@@ -69,8 +71,9 @@ func (lp *loop) release(ex *exchange) {
 	if ex.head != nil {
 		bytebufferpool.Put(ex.head)
 	}
-	if ex.stream != nil {
-		close(ex.stream.fail) // the stream goroutine stops at its next step
+	if s := ex.stream; s != nil {
+		close(s.fail)                      // the stream goroutine stops at its next step...
+		_ = s.file.SetDeadline(time.Now()) // ...or now, if it is blocked in I/O
 	}
 	resp := ex.resp
 	resp.Reset() // keep the header slice's capacity
@@ -221,8 +224,12 @@ func (ex *exchange) pumpRequestBody() {
 		ex.headOnWire = true
 		_, _ = up.c.Write(ex.head.B)
 	}
-	if !ex.reqDone && !up.closed && !cl.closed && up.c.OutboundBuffered() > streamHighWater {
-		ex.streamRequest() // the upstream reads slower than the client sends
+	// The upstream reads slower than the client sends: move the body off the
+	// loop, but only while nothing of a response is on its way to the client
+	// (closing the client's gnet Conn would drop what its buffer still holds).
+	if !ex.reqDone && !up.closed && !cl.closed && up.c.OutboundBuffered() > streamHighWater &&
+		ex.respState == rsHead && !ex.wrote && cl.c.OutboundBuffered() == 0 {
+		ex.streamRequest()
 	}
 }
 

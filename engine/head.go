@@ -40,7 +40,9 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 	var xff, vias int
 	for _, h := range req.Headers {
 		switch {
-		case http1.IsHopByHop(h.Name), named && inConnection(req.Headers, h.Name):
+		case http1.IsHopByHop(h.Name), http1.EqualFold(h.Name, "Content-Length"):
+			continue // framing is ours to write, below, whatever Connection says
+		case named && inConnection(req.Headers, h.Name):
 			continue
 		case http1.EqualFold(h.Name, "X-Forwarded-For"):
 			xff++
@@ -71,9 +73,21 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 		b = append(b, "\r\n"...)
 	}
 	b = appendTrace(b, ex, req.Headers, vias > 0, ex.clientMinor)
-	if ex.reqFraming == http1.FramingChunked {
+	switch {
+	case ex.reqFraming == http1.FramingChunked:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case req.ContentLength >= 0:
+		b = appendContentLength(b, req.ContentLength)
 	}
+	return append(b, "\r\n"...)
+}
+
+// appendContentLength writes the one Content-Length the gateway vouches for:
+// the parser's value, never the peer's spelling of it (duplicates, "5, 5"),
+// and never dropped because a Connection header named it.
+func appendContentLength(b []byte, n int64) []byte {
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, n, 10)
 	return append(b, "\r\n"...)
 }
 
@@ -91,7 +105,9 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 	var vias int
 	for _, h := range r.Headers {
 		switch {
-		case http1.IsHopByHop(h.Name), named && inConnection(r.Headers, h.Name):
+		case http1.IsHopByHop(h.Name), http1.EqualFold(h.Name, "Content-Length"):
+			continue
+		case named && inConnection(r.Headers, h.Name):
 			continue
 		case http1.EqualFold(h.Name, "Via"):
 			vias++
@@ -102,8 +118,11 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 		b = appendHeader(b, h.Name, h.Value)
 	}
 	b = appendTrace(b, ex, r.Headers, vias > 0, r.Minor)
-	if ex.respFrame == http1.FramingChunked && !ex.dechunk {
+	switch {
+	case ex.respFrame == http1.FramingChunked && !ex.dechunk:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case r.ContentLength >= 0 && !r.Chunked:
+		b = appendContentLength(b, r.ContentLength) // also HEAD's and 304's, which describe the resource
 	}
 	switch {
 	case !ex.keepAlive:
@@ -196,11 +215,27 @@ func inConnection(hs []http1.Header, name []byte) bool {
 }
 
 // isIdentityHeader matches the headers only the gateway may set upstream
-// (DESIGN §5): a client that sends them is trying to forge an identity.
+// (DESIGN §5): a client that sends them is trying to forge an identity. '_'
+// counts as '-', because CGI-style stacks (WSGI, Rack, PHP) read X_User_Id
+// and X-User-Id as the same variable.
 func isIdentityHeader(name []byte) bool {
-	return hasPrefixFold(name, "X-User-") || hasPrefixFold(name, "X-Consumer-")
+	return hasPrefixLoose(name, "x-user-") || hasPrefixLoose(name, "x-consumer-")
 }
 
-func hasPrefixFold(b []byte, prefix string) bool {
-	return len(b) >= len(prefix) && http1.EqualFold(b[:len(prefix)], prefix)
+// hasPrefixLoose compares case-insensitively with '_' equal to '-'; prefix
+// must be lower case.
+func hasPrefixLoose(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := b[i] | 0x20 // ASCII lower case; maps '_' to 0x7f, handled below
+		if b[i] == '_' {
+			c = '-'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -102,6 +102,8 @@ func (p *pool) sweep(now int64, draining bool) {
 func (p *pool) dial(ex *exchange) {
 	up := &upConn{lp: p.lp, pool: p, idleAt: -1}
 	up.attach(ex)
+	// Watchdog for the dial itself; opened() replaces it with the response timeout.
+	ex.deadline = p.lp.e.clock() + int64(p.target.Cluster.ConnectTimeout+time.Second)
 	p.dialing++
 	lp := p.lp
 	addr := p.target.Addr

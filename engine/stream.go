@@ -322,8 +322,10 @@ func (s *stream) abort(status int, msg string) {
 			up.ex = nil
 			up.discard()
 		}
-		ex.keepAlive = false
-		resp = appendErrorResponse(nil, ex, status, msg, nil, false)
+		if !ex.wrote { // once a response started, the client can only be cut off
+			ex.keepAlive = false
+			resp = appendErrorResponse(nil, ex, status, msg, nil, false)
+		}
 		s.cl.detached = false
 		s.cl.ex = nil
 		ex.stream = nil

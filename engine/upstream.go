@@ -122,13 +122,25 @@ func (up *upConn) discard() {
 func (ex *exchange) pumpResponse() {
 	up, cl := ex.up, ex.cl
 	if cl.detached {
-		return // the response waits in the upstream's buffer until the client is back
+		// The response waits in the upstream's buffer until the client is
+		// back; an upstream that answers at length before reading the body
+		// is dropped (the stream then answers 502) rather than buffered.
+		if up.c.InboundBuffered() > inHighWater {
+			ex.up = nil
+			up.ex = nil
+			up.discard()
+		}
+		return
 	}
-	for up != nil && !up.closed && ex.up == up {
+	for up != nil && !up.closed && ex.up == up && !cl.closed {
 		buf, _ := up.c.Peek(-1)
 		if len(buf) == 0 {
-			if ex.respState == rsBody && !cl.closed && cl.c.OutboundBuffered() > streamHighWater {
-				ex.streamResponse() // the client reads slower than the upstream sends
+			// The client reads slower than the upstream sends: move the body
+			// off the loop once the request is through and nothing of it
+			// waits in the upstream's buffer (closing its Conn would drop it).
+			if ex.respState == rsBody && ex.reqDone && !cl.closed &&
+				cl.c.OutboundBuffered() > streamHighWater && up.c.OutboundBuffered() == 0 {
+				ex.streamResponse()
 			}
 			return
 		}
@@ -184,6 +196,12 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		return true
 	}
 	ex.respFrame = http1.ResponseFraming(ex.headReq, &ex.resp)
+	if ex.respFrame == http1.FramingClose && ex.resp.Header("Transfer-Encoding") != nil {
+		// Codings other than chunked (RFC 9112 §6.3): relaying them would need
+		// the Transfer-Encoding header, which is hop-by-hop; refuse instead.
+		ex.upstreamBroken("unsupported transfer coding from upstream")
+		return false
+	}
 	ex.respLeft = ex.resp.ContentLength
 	ex.dechunk = ex.respFrame == http1.FramingChunked && ex.clientMinor == 0
 	if ex.respFrame == http1.FramingClose || ex.dechunk || !ex.reqDone {
@@ -213,6 +231,9 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	}
 	ex.wrote = true
 	cl.lp.writev(cl.c, cl.lp.out, body)
+	if cl.closed {
+		return false // the write failed and closed it; the teardown follows
+	}
 	_, _ = up.c.Discard(n + m)
 	if done {
 		ex.complete()
@@ -336,10 +357,15 @@ func (ex *exchange) sweep(now int64) {
 	if ex.up == nil || now < ex.deadline {
 		return
 	}
-	if ex.up.c == nil {
-		return // dialing: the dialer's own timeout answers
-	}
 	up := ex.up
+	if up.c == nil {
+		// Dialing: the dialer's timeout answers, unless gnet lost the
+		// enrolled conn (register failed after Enroll reported success).
+		ex.up = nil
+		up.ex = nil
+		ex.respondError(502, "upstream connect failed", nil, !ex.reqDone)
+		return
+	}
 	ex.up = nil
 	up.ex = nil
 	up.discard()

@@ -30,6 +30,14 @@ type gateway struct {
 // yml, in which "{{listen}}" is replaced by the chosen address.
 func startGateway(t testing.TB, yml string, loops int) *gateway {
 	t.Helper()
+	return startGatewayOpts(t, yml, Options{Loops: loops})
+}
+
+// startGatewayOpts is startGateway with engine options (a small WriteBuffer
+// keeps pending bytes in gnet's outbound buffer, where tests can see what
+// happens to them).
+func startGatewayOpts(t testing.TB, yml string, opts Options) *gateway {
+	t.Helper()
 	addr := freeAddr(t)
 	yml = strings.ReplaceAll(yml, "{{listen}}", addr)
 	cfg, err := config.Parse("test.yaml", []byte(yml))
@@ -40,11 +48,14 @@ func startGateway(t testing.TB, yml string, loops int) *gateway {
 	if err != nil {
 		t.Fatalf("pipeline: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Listen = addr
+	opts.ReusePort = true
+	opts.DrainTimeout = 5 * time.Second
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	e := New(Options{Listen: addr, Loops: loops, ReusePort: true, DrainTimeout: 5 * time.Second, Logger: log}, snap)
+	e := New(opts, snap)
 	g := &gateway{t: t, e: e, addr: addr, done: make(chan error, 1)}
 	go func() { g.done <- e.Serve() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -181,24 +181,20 @@ func appendJoined(b []byte, hs []http1.Header, name string) []byte {
 // besides close and keep-alive; only then must every header be checked
 // against it, which keeps the common case to one pass.
 func connectionNamesOthers(hs []http1.Header) bool {
-	for _, h := range hs {
-		if !http1.EqualFold(h.Name, "Connection") {
-			continue
-		}
-		for list := h.Value; len(list) > 0; {
-			var tok []byte
-			tok, list = http1.NextToken(list)
-			if len(tok) > 0 && !http1.EqualFold(tok, "close") && !http1.EqualFold(tok, "keep-alive") {
-				return true
-			}
-		}
-	}
-	return false
+	return connectionLists(hs, func(tok []byte) bool {
+		return len(tok) > 0 && !http1.EqualFold(tok, "close") && !http1.EqualFold(tok, "keep-alive")
+	})
 }
 
 // inConnection reports whether name is listed in a Connection header
 // (RFC 9110 §7.6.1: such headers are hop-by-hop too).
 func inConnection(hs []http1.Header, name []byte) bool {
+	return connectionLists(hs, func(tok []byte) bool { return bytes.EqualFold(tok, name) })
+}
+
+// connectionLists reports whether any token of the Connection headers
+// satisfies match. match does not escape, so the closures above cost nothing.
+func connectionLists(hs []http1.Header, match func(tok []byte) bool) bool {
 	for _, h := range hs {
 		if !http1.EqualFold(h.Name, "Connection") {
 			continue
@@ -206,7 +202,7 @@ func inConnection(hs []http1.Header, name []byte) bool {
 		for list := h.Value; len(list) > 0; {
 			var tok []byte
 			tok, list = http1.NextToken(list)
-			if bytes.EqualFold(tok, name) {
+			if match(tok) {
 				return true
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -19,41 +18,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-
-	"github.com/sluicehq/sluice/config"
-	"github.com/sluicehq/sluice/pipeline"
 )
-
-// startGatewayOpts is startGateway with engine options (WriteBuffer makes
-// the gateway's kernel send buffer small, so pending bytes stay in gnet's
-// outbound buffer where the tests can see what happens to them).
-func startGatewayOpts(t *testing.T, yml string, opts Options) *gateway {
-	t.Helper()
-	addr := freeAddr(t)
-	yml = strings.ReplaceAll(yml, "{{listen}}", addr)
-	cfg, err := config.Parse("test.yaml", []byte(yml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	snap, err := pipeline.Build(cfg)
-	if err != nil {
-		t.Fatalf("pipeline: %v", err)
-	}
-	opts.Listen = addr
-	opts.ReusePort = true
-	opts.DrainTimeout = 5 * time.Second
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := New(opts, snap)
-	g := &gateway{t: t, e: e, addr: addr, done: make(chan error, 1)}
-	go func() { g.done <- e.Serve() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.Ready(ctx); err != nil {
-		t.Fatalf("gateway did not start: %v", err)
-	}
-	t.Cleanup(g.stop)
-	return g
-}
 
 // dialSmallRcv dials addr with a small receive buffer set before connect,
 // so a client that does not read pushes back within kilobytes.

@@ -91,8 +91,10 @@ func (e *Engine) Serve() error {
 		gnet.WithReadBufferCap(e.opts.ReadBuffer),
 		gnet.WithTicker(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithLogLevel(logging.ErrorLevel),
+		gnet.WithLogger(gnetLog{e.log}),
 	}
+	// gnet's start-up banner goes to its package-level logger, not the option.
+	logging.SetDefaultLoggerAndFlusher(gnetLog{e.log}, nil)
 	if e.opts.WriteBuffer > 0 {
 		opts = append(opts, gnet.WithSocketSendBuffer(e.opts.WriteBuffer))
 	}

@@ -50,6 +50,11 @@ func Build(cfg *config.Config) (*Snapshot, error) {
 		IdleTimeout:   cfg.Timeouts.ClientIdle.D(),
 	}
 	for name, cc := range cfg.Clusters {
+		if cc.Balancer != "" && cc.Balancer != "round_robin" {
+			// The schema names the balancers traffic control will bring; this
+			// build has weighted round robin only, and must not pretend.
+			return nil, fmt.Errorf("%s: clusters.%s.balancer: %q is not available yet; use round_robin", cc.Pos, name, cc.Balancer)
+		}
 		targets := make([]*upstream.Target, len(cc.Targets))
 		for i, t := range cc.Targets {
 			targets[i] = &upstream.Target{Addr: t.Addr, Host: []byte(t.Host), Weight: t.Weight}

@@ -66,3 +66,19 @@ routes:
 		t.Fatalf("got %v, want an error naming t.yaml:5 and route \"two\"", err)
 	}
 }
+
+// TestBuildRefusesBalancersNotBuiltYet: a config may name a balancer the
+// schema knows; until it exists the gateway says so instead of quietly
+// running round robin.
+func TestBuildRefusesBalancersNotBuiltYet(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte(`
+clusters: {a: {targets: [{url: "http://127.0.0.1:9001"}], balancer: least_request}}
+routes: [{name: r, match: {path: /x}, cluster: a}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(cfg); err == nil || !strings.Contains(err.Error(), "t.yaml:2:") || !strings.Contains(err.Error(), "least_request") {
+		t.Fatalf("got %v, want a positioned error naming least_request", err)
+	}
+}

@@ -133,6 +133,24 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 	return append(b, "\r\n"...)
 }
 
+// appendInterimHead writes a 1xx response for the client: status line and
+// end-to-end headers (103's Link, say), nothing of ours.
+func appendInterimHead(b []byte, r *http1.Response) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, ' ')
+	b = append(b, r.Reason...)
+	b = append(b, "\r\n"...)
+	named := connectionNamesOthers(r.Headers)
+	for _, h := range r.Headers {
+		if http1.IsHopByHop(h.Name) || (named && inConnection(r.Headers, h.Name)) {
+			continue
+		}
+		b = appendHeader(b, h.Name, h.Value)
+	}
+	return append(b, "\r\n"...)
+}
+
 func appendHeader(b, name, value []byte) []byte {
 	b = append(b, name...)
 	b = append(b, ": "...)

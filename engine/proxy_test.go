@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -411,4 +412,39 @@ func TestPipelineFloodIsCut(t *testing.T) {
 		t.Fatalf("gateway unhealthy after the flood: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// TestInterimResponsesLoseHopByHopHeaders: a 103 Early Hints reaches an
+// HTTP/1.1 client with its Link header but without the upstream's
+// hop-by-hop headers, and the final response follows intact.
+func TestInterimResponsesLoseHopByHopHeaders(t *testing.T) {
+	up := startScriptedUpstream(t, func(c net.Conn) {
+		rawLoop(c, func(_ int, _ *http.Request) (string, bool) {
+			return "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n\r\n" +
+				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true
+		})
+	})
+	g := startGateway(t, oneCluster(up.addr, "", routingRoutes), 1)
+	c := dialRaw(t, g.addr)
+	c.send("GET /api/users/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	var interim []string
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+		interim = append(interim, strings.TrimSpace(line))
+	}
+	got := strings.Join(interim, "|")
+	if !strings.HasPrefix(got, "HTTP/1.1 103") || !strings.Contains(got, "Link: </a.css>") ||
+		strings.Contains(got, "X-Hop") || strings.Contains(got, "Keep-Alive") {
+		t.Fatalf("interim head relayed as %q", got)
+	}
+	resp, body := c.readResponse("GET")
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("final: %d %q", resp.StatusCode, body)
+	}
 }

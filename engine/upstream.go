@@ -188,9 +188,11 @@ func (ex *exchange) relayHead(buf []byte) bool {
 			return false
 		}
 		// Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1
-		// clients as they came; HTTP/1.0 clients must not see them.
+		// clients less their hop-by-hop headers; HTTP/1.0 clients must not
+		// see them (RFC 9110 §15.2).
 		if ex.clientMinor == 1 && !cl.closed {
-			_, _ = cl.c.Write(buf[:n])
+			cl.lp.out = appendInterimHead(cl.lp.out[:0], &ex.resp)
+			_, _ = cl.c.Write(cl.lp.out)
 		}
 		_, _ = up.c.Discard(n)
 		return true

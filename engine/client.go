@@ -52,7 +52,7 @@ const inHighWater = 1 << 20
 
 // holdHighWater bounds a request body that arrives while its upstream
 // connection is still being dialed (a dial is ~0.1-1 ms, a fast client on a
-// LAN sends a few MB in that time).
+// LAN sends a few MB in that time); past it the body moves to a stream.
 const holdHighWater = 8 << 20
 
 // onTraffic handles readable bytes. Loop only.
@@ -68,9 +68,15 @@ func (cl *client) onTraffic() {
 			return
 		}
 		// Input nobody consumes: pipelined requests behind this one, or a
-		// body while the upstream is still being dialed.
+		// body while the upstream is still being dialed; a body goes to a
+		// stream goroutine, which leaves the rest in the client's TCP window.
 		waiting := ex.up == nil || ex.up.c == nil
-		if in := cl.c.InboundBuffered(); (ex.reqDone && in > inHighWater) || (waiting && in > holdHighWater) {
+		switch in := cl.c.InboundBuffered(); {
+		case ex.reqDone && in > inHighWater:
+			cl.close()
+		case waiting && in > holdHighWater && ex.up != nil && ex.canStreamRequest():
+			ex.streamRequest()
+		case waiting && in > holdHighWater:
 			cl.close()
 		}
 	default:

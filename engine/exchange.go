@@ -183,6 +183,15 @@ func (ex *exchange) pumpRequestBody() {
 	if up == nil || up.c == nil || up.closed || cl.closed {
 		return
 	}
+	if cl.detached {
+		// A stream goroutine owns the body (detached while dialing): the
+		// head goes first, the goroutine's writes follow on this loop.
+		if !ex.headOnWire {
+			ex.headOnWire = true
+			_, _ = up.c.Write(ex.head.B)
+		}
+		return
+	}
 	for !ex.reqDone && !cl.closed && !up.closed {
 		buf, _ := cl.c.Peek(-1)
 		if len(buf) == 0 {
@@ -224,13 +233,18 @@ func (ex *exchange) pumpRequestBody() {
 		ex.headOnWire = true
 		_, _ = up.c.Write(ex.head.B)
 	}
-	// The upstream reads slower than the client sends: move the body off the
-	// loop, but only while nothing of a response is on its way to the client
-	// (closing the client's gnet Conn would drop what its buffer still holds).
-	if !ex.reqDone && !up.closed && !cl.closed && up.c.OutboundBuffered() > streamHighWater &&
-		ex.respState == rsHead && !ex.wrote && cl.c.OutboundBuffered() == 0 {
-		ex.streamRequest()
+	if !ex.reqDone && !up.closed && up.c.OutboundBuffered() > streamHighWater && ex.canStreamRequest() {
+		ex.streamRequest() // the upstream reads slower than the client sends
 	}
+}
+
+// canStreamRequest reports whether the request body may move off the loop
+// now: only while nothing of a response is on its way to the client, since
+// closing the client's gnet Conn would drop what its buffer still holds.
+// Loop only.
+func (ex *exchange) canStreamRequest() bool {
+	cl := ex.cl
+	return !ex.reqDone && !cl.closed && !cl.detached && ex.respState == rsHead && !ex.wrote && cl.c.OutboundBuffered() == 0
 }
 
 // abortRequest fails an exchange whose request body turned out bad while it

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -39,6 +41,7 @@ type stream struct {
 	lp   *loop
 	file *os.File
 	fail chan struct{} // closed by the loop when the exchange died
+	held []byte        // request body bytes read before the detach (upload only)
 }
 
 // alive reports whether the exchange this stream serves still exists.
@@ -223,12 +226,30 @@ func (ex *exchange) streamRequest() {
 		return
 	}
 	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, fail: make(chan struct{})}
+	// Body bytes gnet already read (while the upstream was being dialed)
+	// go to the goroutine first; closing the Conn would drop them.
+	if held, _ := cl.c.Peek(-1); len(held) > 0 {
+		s.held = bytes.Clone(held)
+		_, _ = cl.c.Discard(-1)
+	}
 	ex.stream = s
 	s.lp.e.streams.Add(1)
 	cl.detached = true
 	old := cl.c
 	_ = cl.lp.el.Close(old) // onClose sees detached and keeps the client
 	go s.copyRequest()
+}
+
+// read fills want from the held bytes first, then from the socket. Called by
+// the stream goroutine.
+func (s *stream) read(want []byte) (int, error) {
+	if len(s.held) > 0 {
+		n := copy(want, s.held)
+		s.held = s.held[n:]
+		return n, nil
+	}
+	_ = s.file.SetReadDeadline(time.Now().Add(streamStall))
+	return s.file.Read(want)
 }
 
 func (s *stream) copyRequest() {
@@ -246,8 +267,7 @@ func (s *stream) copyRequest() {
 		if frame == http1.FramingLength {
 			want = buf[:min(int64(len(buf)), left)] // never read past the body
 		}
-		_ = s.file.SetReadDeadline(time.Now().Add(streamStall))
-		n, err := s.file.Read(want)
+		n, err := s.read(want)
 		p := want[:n]
 		m := n
 		if frame == http1.FramingLength {
@@ -271,7 +291,7 @@ func (s *stream) copyRequest() {
 				s.abort(400, "bad chunked request body")
 				return
 			}
-			overread = m < n
+			overread = m < n || (done && len(s.held) > 0)
 		}
 		if limit > 0 && sent > limit {
 			s.abort(413, "request body too large")
@@ -295,7 +315,7 @@ func (s *stream) copyRequest() {
 			return
 		}
 	}
-	s.reattach(overread)
+	s.reattach(overread || len(s.held) > 0)
 }
 
 // waitUpstreamDrained blocks while the upstream's outbound buffer is above
@@ -303,8 +323,11 @@ func (s *stream) copyRequest() {
 func (s *stream) waitUpstreamDrained() bool {
 	return s.waitBelowLowWater(func() (int, bool) {
 		up := s.ex.up
-		if up == nil || up.closed {
+		switch {
+		case up == nil || up.closed:
 			return 0, false
+		case up.c == nil:
+			return math.MaxInt, true // still dialing: wait; the sender waits in TCP
 		}
 		return up.c.OutboundBuffered(), true
 	})

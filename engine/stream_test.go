@@ -87,6 +87,7 @@ func TestLargeBodiesStayBounded(t *testing.T) {
 		}
 	}))
 	g := startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
+	warmPool(t, g) // the uploads below then start on a pooled connection, not a dial
 
 	base := rssBytes(t)
 	var peak atomic.Int64
@@ -189,6 +190,7 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 		}
 	}))
 	g := startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
+	warmPool(t, g) // the uploads below then start on a pooled connection, not a dial
 
 	for _, chunked := range []bool{false, true} {
 		streams := g.e.Streams()
@@ -230,4 +232,93 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 			t.Fatalf("download %s never left the loop; the test did not exercise streaming", path)
 		}
 	}
+}
+
+// warmPool sends one request so the loop holds an idle upstream connection:
+// a body arriving while its upstream is still being dialed is held in memory
+// (up to holdHighWater), which a test of the streaming path should not
+// depend on.
+func warmPool(t *testing.T, g *gateway) {
+	t.Helper()
+	resp, err := http.Get(g.url("/api/users/warm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// TestUploadDuringASlowDialIsStreamed: a fast client sends more than
+// holdHighWater of body while its upstream connection is still being dialed
+// (the target's accept queue is full, so the first SYN is dropped and the
+// kernel retries after about a second). The body must move to a stream that
+// waits for the dial, not grow gnet's buffer or drop the client, and arrive
+// intact once the upstream accepts.
+func TestUploadDuringASlowDialIsStreamed(t *testing.T) {
+	addr := slowToAccept(t, 300*time.Millisecond, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		io.Copy(h, r.Body)
+		io.WriteString(w, hex.EncodeToString(h.Sum(nil)))
+	}))
+	const size = 24 << 20
+	g := startGateway(t, ftConfig("limits: {max_body_bytes: 0}", ftRoute("up", "/up", "up"),
+		ftCluster{name: "up", addr: addr, timeouts: "{connect: 5s, response: 10s}"}), 1)
+	req, _ := http.NewRequest("POST", g.url("/up/x"), io.LimitReader(&pattern{}, size))
+	req.ContentLength = size
+	streams := g.e.Streams()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != patternHash(size) {
+		t.Fatalf("upload: %d %q", resp.StatusCode, got)
+	}
+	if g.e.Streams() == streams {
+		t.Fatal("the body never moved to a stream; the test did not exercise the dial hold")
+	}
+}
+
+// slowToAccept returns a loopback address whose first SYNs are dropped: a
+// backlog-0 listener with its accept queue filled. After delay it starts
+// serving h (accepting the queued fillers too), so a dial in progress
+// completes at the kernel's next SYN retry, about a second after it began.
+func slowToAccept(t *testing.T, delay time.Duration, h http.Handler) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	full := false
+	for range 8 {
+		c, err := net.DialTimeout("tcp", addr, 150*time.Millisecond)
+		if err != nil {
+			full = true // this SYN was dropped: the queue is full
+			break
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	if !full {
+		syscall.Close(fd)
+		t.Skip("this kernel answered every SYN to a full backlog-0 listener")
+	}
+	f := os.NewFile(uintptr(fd), "slow-listener")
+	ln, err := net.FileListener(f) // dups fd
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	t.Cleanup(func() { srv.Close() })
+	time.AfterFunc(delay, func() { _ = srv.Serve(ln) })
+	return addr
 }

@@ -96,11 +96,7 @@ func appendContentLength(b []byte, n int64) []byte {
 // connection headers, and the request ID.
 func appendClientHead(b []byte, ex *exchange) []byte {
 	r := &ex.resp
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(r.Status), 10)
-	b = append(b, ' ')
-	b = append(b, r.Reason...)
-	b = append(b, "\r\n"...)
+	b = appendRelayedStatus(b, r)
 	named := connectionNamesOthers(r.Headers)
 	var vias int
 	for _, h := range r.Headers {
@@ -136,11 +132,7 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 // appendInterimHead writes a 1xx response for the client: status line and
 // end-to-end headers (103's Link, say), nothing of ours.
 func appendInterimHead(b []byte, r *http1.Response) []byte {
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(r.Status), 10)
-	b = append(b, ' ')
-	b = append(b, r.Reason...)
-	b = append(b, "\r\n"...)
+	b = appendRelayedStatus(b, r)
 	named := connectionNamesOthers(r.Headers)
 	for _, h := range r.Headers {
 		if http1.IsHopByHop(h.Name) || (named && inConnection(r.Headers, h.Name)) {
@@ -148,6 +140,16 @@ func appendInterimHead(b []byte, r *http1.Response) []byte {
 		}
 		b = appendHeader(b, h.Name, h.Value)
 	}
+	return append(b, "\r\n"...)
+}
+
+// appendRelayedStatus writes the upstream's status and reason as our
+// HTTP/1.1 status line.
+func appendRelayedStatus(b []byte, r *http1.Response) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, ' ')
+	b = append(b, r.Reason...)
 	return append(b, "\r\n"...)
 }
 

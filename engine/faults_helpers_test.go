@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,23 +59,6 @@ func idHandler(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "id="+r.Header.Get("X-Request-ID"))
-}
-
-// shutdown stops g inside the test and waits for Serve to return; the
-// harness's cleanup then finds it already stopped.
-func (g *gateway) shutdown(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := g.e.Shutdown(ctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-	select {
-	case err := <-g.done:
-		g.done <- err // gateway.stop reads it again
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after Shutdown")
-	}
 }
 
 // liveGoroutines counts goroutines, leaving out idle workers of gnet's ants

@@ -14,10 +14,11 @@ build:
 run: build
 	./$(BIN)
 
-# Unit, end-to-end (real sockets, 127.0.0.1 only) and a short bounded run of
-# every fuzz target.
+# vet + staticcheck, unit and end-to-end tests (real sockets, 127.0.0.1 only)
+# with -race, and a short bounded run of every fuzz target.
 test: build
 	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
@@ -41,9 +42,11 @@ bench: build
 bench-full: build
 	DURATION=10 REPS=5 SCENARIOS="small:64 small:256 4k:64 64k:64" bash bench/run.sh
 
+# gofmt, vet and staticcheck (pinned in go.mod as a tool).
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
 clean:
 	rm -rf bin

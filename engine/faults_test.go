@@ -412,9 +412,9 @@ func TestUpstreamGarbage(t *testing.T) {
 	}
 }
 
-// TestUpstreamJunkWithoutLineEndIs502NotTimeout pins a bug: a response head
-// is only checked once its status line has a '\n' (http1.parseStatusLine
-// returns ErrIncomplete until then), so an upstream that answers with bytes
+// TestUpstreamJunkWithoutLineEndIs502NotTimeout pins a fixed bug: a response
+// head used to be checked only once its status line had a '\n'
+// (http1.parseStatusLine returned ErrIncomplete until then), so an upstream that answers with bytes
 // that can never begin "HTTP/1." and then keeps the connection open (a
 // non-HTTP service on the target port) holds the client for the whole
 // response timeout (15 s by default) and gets it a 504 "upstream timeout"

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
@@ -38,7 +39,8 @@ type client struct {
 	serving  bool  // inside serve: finished must not recurse into it
 	lastOut  int   // outbound bytes at the last linger check (progress = fewer)
 	deadline int64 // unix nanos: idle, header or linger deadline by state
-	ip       []byte
+	ip       []byte     // peer address as text, for X-Forwarded-For
+	addr     netip.Addr // peer address
 	ex       *exchange // the exchange in flight, nil when idle
 
 	prev, next *client

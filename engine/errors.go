@@ -27,6 +27,7 @@ func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose
 		return
 	}
 	keepAlive := ex.keepAlive && !mustClose && !lp.e.draining.Load()
+	ex.fx.Status = status
 	lp.out = appendErrorResponse(lp.out[:0], ex, status, msg, allow, keepAlive)
 	ex.wrote = true
 	_, _ = cl.c.Write(lp.out)
@@ -55,6 +56,7 @@ func appendErrorResponse(b []byte, ex *exchange, status int, msg string, allow [
 	b = append(b, "\r\nX-Request-ID: "...)
 	b = append(b, ex.requestID()...)
 	b = append(b, "\r\n"...)
+	b = append(b, ex.fx.ResponseHeaders()...)
 	if len(allow) > 0 {
 		b = append(b, "Allow: "...)
 		b = append(b, allow...)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/valyala/bytebufferpool"
 
+	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/router"
@@ -55,6 +56,14 @@ type exchange struct {
 	gotByte    bool // some response byte came from the upstream
 	deadline   int64
 	stream     *stream // a goroutine is copying one of the bodies
+
+	// Middleware state (see filters.go).
+	fx      filter.Exchange
+	chain   *filter.Chain
+	chainAt int    // the filter a paused chain resumes at
+	paused  bool   // a filter parked the request; its head is still unread
+	gen     uint32 // bumped on release, so a late resume finds a stranger
+	keep    []byte // method and path copied for Finish
 }
 
 func (lp *loop) getExchange() *exchange {
@@ -75,9 +84,13 @@ func (lp *loop) release(ex *exchange) {
 		close(s.fail)                      // the stream goroutine stops at its next step...
 		_ = s.file.SetDeadline(time.Now()) // ...or now, if it is blocked in I/O
 	}
+	if ex.chain.HasFinishers() {
+		ex.finish()
+	}
 	resp := ex.resp
 	resp.Reset() // keep the header slice's capacity
-	*ex = exchange{resp: resp}
+	ex.fx.Reset(nil)
+	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], gen: ex.gen + 1}
 	if len(lp.free) < 1024 {
 		lp.free = append(lp.free, ex)
 	}
@@ -121,7 +134,7 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 		return
 	}
 	norm, err := router.Normalize(lp.norm[:0], req.Path)
-	lp.norm = norm[:0]
+	lp.norm = norm
 	if err != nil {
 		fail(400, "bad request path", nil)
 		return
@@ -148,9 +161,36 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	}
 	ex.reqDone = ex.reqFraming == http1.FramingNone
 	ex.route = snap.Routes[idx]
+	if ex.chain = ex.route.Chain; ex.chain != nil {
+		ex.startFilters(req, norm)
+	}
+	ex.dispatch(n, 0)
+}
+
+// dispatch runs the route's middleware from filter from, then picks a target
+// and hands the request to it. The request head (n bytes) is still in the
+// client's buffer, parsed into the loop's scratch. Loop only.
+func (ex *exchange) dispatch(n, from int) {
+	cl := ex.cl
+	lp := cl.lp
+	if ex.chain != nil {
+		v, at := ex.chain.Run(&ex.fx, from)
+		if v == filter.Pause {
+			ex.park(at)
+			return
+		}
+		ex.keepForFinish()
+		if v == filter.Respond {
+			_, _ = cl.c.Discard(n)
+			// An unread body leaves the stream at an unknown point.
+			ex.respondError(ex.fx.Status, ex.fx.Message, nil, !ex.reqDone)
+			return
+		}
+	}
 	ex.target = ex.route.Cluster.Pick()
+	ex.fx.Upstream = ex.target.Addr
 	ex.head = bytebufferpool.Get()
-	ex.head.B = appendUpstreamHead(ex.head.B[:0], ex, req, norm)
+	ex.head.B = appendUpstreamHead(ex.head.B[:0], ex, &lp.req, lp.norm)
 	_, _ = cl.c.Discard(n)
 	ex.connect()
 }

@@ -40,6 +40,8 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 	var xff, vias int
 	for _, h := range req.Headers {
 		switch {
+		case ex.fx.Stripped(h.Name): // a filter consumed it (Authorization, an API key)
+			continue
 		case http1.IsHopByHop(h.Name), http1.EqualFold(h.Name, "Content-Length"):
 			continue // framing is ours to write, below, whatever Connection says
 		case named && inConnection(req.Headers, h.Name):
@@ -73,6 +75,7 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 		b = append(b, "\r\n"...)
 	}
 	b = appendTrace(b, ex, req.Headers, vias > 0, ex.clientMinor)
+	b = append(b, ex.fx.UpstreamHeaders()...)
 	switch {
 	case ex.reqFraming == http1.FramingChunked:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
@@ -114,6 +117,7 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 		b = appendHeader(b, h.Name, h.Value)
 	}
 	b = appendTrace(b, ex, r.Headers, vias > 0, r.Minor)
+	b = append(b, ex.fx.ResponseHeaders()...)
 	switch {
 	case ex.respFrame == http1.FramingChunked && !ex.dechunk:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)

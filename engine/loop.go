@@ -86,7 +86,8 @@ func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
 func (lp *loop) newClient(c gnet.Conn) {
 	cl := &client{lp: lp, c: c, state: csIdle}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		cl.ip = []byte(a.IP.String())
+		cl.addr = a.AddrPort().Addr().Unmap()
+		cl.ip = []byte(cl.addr.String())
 	}
 	cl.deadline = lp.e.clock() + int64(lp.e.Snapshot().IdleTimeout)
 	c.SetContext(cl)

@@ -197,6 +197,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		_, _ = up.c.Discard(n)
 		return true
 	}
+	ex.fx.Status = ex.resp.Status
 	ex.respFrame = http1.ResponseFraming(ex.headReq, &ex.resp)
 	if ex.respFrame == http1.FramingClose && ex.resp.Header("Transfer-Encoding") != nil {
 		// Codings other than chunked (RFC 9112 §6.3): relaying them would need
@@ -356,6 +357,10 @@ func (ex *exchange) clientGone() {
 
 // sweep enforces the upstream response timeout. Loop only.
 func (ex *exchange) sweep(now int64) {
+	if ex.paused {
+		ex.sweepParked(now)
+		return
+	}
 	if ex.up == nil || now < ex.deadline {
 		return
 	}

@@ -6,9 +6,13 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/upstream"
@@ -25,14 +29,20 @@ type Snapshot struct {
 	MaxBodyBytes  int64         // 0 = unlimited
 	HeaderTimeout time.Duration // slowloris guard: first byte to end of head
 	IdleTimeout   time.Duration // keep-alive idle between requests
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+
+	// closers are the filters that own goroutines or files; Close stops them.
+	closers []filter.Closer
 }
 
 // Route is one configured route, compiled.
 type Route struct {
 	Name         string
 	Cluster      *upstream.Cluster
-	StripPrefix  []byte // removed from the normalised path before forwarding
-	PreserveHost bool   // forward the client's Host instead of the target's
+	StripPrefix  []byte        // removed from the normalised path before forwarding
+	PreserveHost bool          // forward the client's Host instead of the target's
+	Chain        *filter.Chain // the route's middleware, in order; nil when none
 }
 
 // Build compiles cfg. cfg must come from config.Parse (validated); errors here
@@ -66,11 +76,29 @@ func Build(cfg *config.Config) (*Snapshot, error) {
 		c.IdleTimeout = cc.Pool.IdleTimeout.D()
 		s.Clusters[name] = c
 	}
+	for _, p := range cfg.TrustedProxies {
+		pfx, err := config.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies: %w", err)
+		}
+		s.TrustedProxies = append(s.TrustedProxies, pfx)
+	}
+	filters, err := s.buildFilters(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for i, rc := range cfg.Routes {
 		r := &Route{
 			Name:         rc.Name,
 			Cluster:      s.Clusters[rc.Cluster],
 			PreserveHost: rc.PreserveHost,
+		}
+		if len(rc.Middleware) > 0 {
+			fs := make([]filter.Filter, len(rc.Middleware))
+			for j, name := range rc.Middleware {
+				fs[j] = filters[name]
+			}
+			r.Chain = filter.NewChain(fs...)
 		}
 		if rc.StripPrefix != "" {
 			r.StripPrefix = []byte(rc.StripPrefix)
@@ -83,9 +111,40 @@ func Build(cfg *config.Config) (*Snapshot, error) {
 			Value:   i,
 		}
 		if err := s.Router.Add(spec); err != nil {
+			s.Close()
 			return nil, fmt.Errorf("%s: routes[%d] %q: %w", rc.Pos, i, rc.Name, err)
 		}
 		s.Routes = append(s.Routes, r)
 	}
 	return s, nil
+}
+
+// buildFilters builds each middleware instance once: routes naming the same
+// instance share it (and so share, say, a rate limiter's buckets). On error
+// the filters built so far are closed.
+func (s *Snapshot) buildFilters(cfg *config.Config) (map[string]filter.Filter, error) {
+	out := make(map[string]filter.Filter, len(cfg.Middleware))
+	for _, name := range slices.Sorted(maps.Keys(cfg.Middleware)) {
+		f, err := filter.Build(cfg.Middleware[name])
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if c, ok := f.(filter.Closer); ok {
+			s.closers = append(s.closers, c)
+		}
+		out[name] = f
+	}
+	return out, nil
+}
+
+// Close stops what the snapshot's filters run in the background (JWKS
+// refreshers, log writers). Call it once no request uses the snapshot any
+// more; a filter used after Close degrades (cached keys only, log lines
+// dropped) rather than failing.
+func (s *Snapshot) Close() {
+	for _, c := range s.closers {
+		_ = c.Close()
+	}
+	s.closers = nil
 }

@@ -1,0 +1,138 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sluicehq/sluice/config"
+)
+
+// Chain is a route's compiled middleware, in the route's order. It is
+// immutable and shared by every loop.
+type Chain struct {
+	filters   []Filter
+	finishers []Finisher
+}
+
+// NewChain builds a chain; nil filters are skipped.
+func NewChain(fs ...Filter) *Chain {
+	c := &Chain{}
+	for _, f := range fs {
+		if f == nil {
+			continue
+		}
+		c.filters = append(c.filters, f)
+		if fin, ok := f.(Finisher); ok {
+			c.finishers = append(c.finishers, fin)
+		}
+	}
+	return c
+}
+
+// Len is the number of filters.
+func (c *Chain) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.filters)
+}
+
+// Run runs the filters from index from on. It returns the verdict and the
+// index of the filter that gave it (Len() when every filter continued); a
+// paused request resumes with Run(x, at). Once the chain has decided
+// (Continue or Respond), the rate-limit headers are added to the response.
+// Any loop.
+func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
+	if c == nil {
+		return Continue, 0
+	}
+	for at = from; at < len(c.filters); at++ {
+		if v = c.filters[at].Request(x); v != Continue {
+			break
+		}
+	}
+	if v != Pause {
+		x.appendRateLimitHeaders()
+	}
+	return v, at
+}
+
+// Finish tells the chain's finishers how the request ended. Any loop.
+func (c *Chain) Finish(x *Exchange) {
+	if c == nil {
+		return
+	}
+	for _, f := range c.finishers {
+		f.Finish(x)
+	}
+}
+
+// HasFinishers reports whether Finish does anything, so the engine can skip
+// keeping per-request outcome state for chains that do not need it.
+func (c *Chain) HasFinishers() bool { return c != nil && len(c.finishers) > 0 }
+
+// appendRateLimitHeaders renders the most restrictive limit as the IETF
+// draft's fields (draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit,
+// -Remaining, -Reset in seconds) and the widespread X-RateLimit-* twins.
+func (x *Exchange) appendRateLimitHeaders() {
+	r := &x.RateLimit
+	if !r.Set || !r.Headers {
+		return
+	}
+	rem := max(r.Remaining, 0)
+	x.AddResponseHeaderInt("RateLimit-Limit", r.Limit)
+	x.AddResponseHeaderInt("RateLimit-Remaining", rem)
+	x.AddResponseHeaderInt("RateLimit-Reset", r.Reset)
+	x.AddResponseHeaderInt("X-RateLimit-Limit", r.Limit)
+	x.AddResponseHeaderInt("X-RateLimit-Remaining", rem)
+	x.AddResponseHeaderInt("X-RateLimit-Reset", r.Reset)
+}
+
+// Type is one kind of middleware (`type: jwt`, `type: rate_limit`, ...).
+type Type struct {
+	// Name is the value of `type:` in the config.
+	Name string
+	// Decode strictly checks an instance's settings and stores them in
+	// m.Settings (see config.MiddlewareDecoder). No I/O.
+	Decode config.MiddlewareDecoder
+	// Build makes the filter from a decoded instance. It may read files
+	// (keys, secrets) and start goroutines (a Closer must then stop them);
+	// it runs on every load and reload, off the loops.
+	Build func(m *config.Middleware) (Filter, error)
+}
+
+var types = struct {
+	sync.RWMutex
+	m map[string]Type
+}{m: map[string]Type{}}
+
+// Register makes a middleware type available to configs. Filter packages
+// call it from init.
+func Register(t Type) {
+	if t.Build == nil {
+		panic("filter: Register needs Build")
+	}
+	config.RegisterMiddlewareType(t.Name, t.Decode)
+	types.Lock()
+	defer types.Unlock()
+	types.m[t.Name] = t
+}
+
+// ErrUnknownType is returned by Build for a type nobody registered.
+var ErrUnknownType = errors.New("unknown middleware type")
+
+// Build compiles a decoded middleware instance into its filter.
+func Build(m *config.Middleware) (Filter, error) {
+	types.RLock()
+	t, ok := types.m[m.Type]
+	types.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%s: middleware.%s: %w %q", m.Pos, m.Name, ErrUnknownType, m.Type)
+	}
+	f, err := t.Build(m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: middleware.%s: %w", m.Pos, m.Name, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,196 @@
+// Package filter is the contract between the engine and the middleware a
+// route runs: the Filter interface, the per-request Exchange the filters
+// share, and the Chain that runs them in the route's order.
+//
+// A filter is built once per config snapshot from a named middleware
+// instance (see Register) and shared by every event loop, so its methods run
+// concurrently and must use atomics or immutable state. They run on an event
+// loop and must never block: a filter that needs I/O (a JWKS fetch) parks
+// the request with Exchange.Park and resumes it from another goroutine.
+package filter
+
+import (
+	"io"
+	"net/netip"
+	"strconv"
+
+	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/router"
+)
+
+// Verdict is what a filter decides about a request.
+type Verdict uint8
+
+const (
+	// Continue passes the request to the next filter, then upstream.
+	Continue Verdict = iota
+	// Respond ends the request with the gateway's JSON error: Exchange.Status
+	// and Exchange.Message, plus any response headers the filters added.
+	Respond
+	// Pause stops the chain until the filter calls the function Park gave
+	// it; the chain then runs again from the same filter.
+	Pause
+)
+
+// Filter is one compiled middleware instance.
+type Filter interface {
+	// Request inspects (and may annotate) a routed request before an
+	// upstream target is picked. Any loop, concurrently; must not block.
+	Request(x *Exchange) Verdict
+}
+
+// Finisher is implemented by filters that want the outcome of each request
+// they saw (audit and access logs): Finish runs once the response has been
+// written or the request failed, with Exchange.Status set to what the
+// client got. Request views (Exchange.Req) are gone by then; copy what
+// Finish needs in Request. Any loop; must not block.
+type Finisher interface {
+	Finish(x *Exchange)
+}
+
+// Parker suspends a request; the engine implements it.
+type Parker interface {
+	// Park returns the function that resumes the request. It may be called
+	// from any goroutine, at most once; calling it after the client left is
+	// harmless.
+	Park() (resume func())
+}
+
+// Exchange is the per-request state filters read and write. The engine owns
+// it (one per request in flight, recycled) and touches it only on the
+// request's loop; filters see it only inside their methods.
+type Exchange struct {
+	// Req is the parsed request. Its views point into the loop's read
+	// buffer and die when Request returns.
+	Req *http1.Request
+	// Method is the request method, valid until Finish.
+	Method []byte
+	// Path is the normalised path the router matched (before strip_prefix),
+	// valid until Finish.
+	Path []byte
+	// Params are the route's path parameters.
+	Params *router.Params
+	// ClientIP is the peer address of the client connection.
+	ClientIP netip.Addr
+	// Route is the configured name of the matched route.
+	Route string
+	// Now is the request's start, in unix nanoseconds (coarse clock).
+	Now int64
+	// RequestID is the request's ID (ours or the client's well-formed one).
+	RequestID []byte
+
+	// Identity, set by authentication filters for the filters after them.
+	// The slices are owned by the filter that set them and must not be
+	// modified; they stay valid until Finish.
+	Consumer []byte         // API-key consumer ID
+	Subject  []byte         // authenticated user (JWT sub)
+	Claims   map[string]any // verified JWT claims; read-only
+
+	// Outcome, for Respond and Finish.
+	Status  int    // response status (set by the filter on Respond; by the engine before Finish)
+	Message string // JSON error message on Respond
+
+	// Upstream is the target address the request went to, "" if none.
+	Upstream string
+	// BytesOut counts response bytes written to the client (head + body).
+	BytesOut int64
+
+	RateLimit RateLimit
+
+	upHeaders   []byte
+	respHeaders []byte
+	strip       []string
+	parker      Parker
+}
+
+// RateLimit is the most restrictive limit applied to the request, which the
+// chain renders as RateLimit-* and X-RateLimit-* response headers.
+type RateLimit struct {
+	Set       bool
+	Headers   bool  // render the headers (the policy did not turn them off)
+	Limit     int64 // requests per window
+	Remaining int64
+	Reset     int64 // seconds until the bucket is full again
+}
+
+// Offer records a limiter's decision, keeping the most restrictive one.
+func (r *RateLimit) Offer(limit, remaining, reset int64, headers bool) {
+	if r.Set && remaining >= r.Remaining {
+		return
+	}
+	*r = RateLimit{Set: true, Headers: headers, Limit: limit, Remaining: remaining, Reset: reset}
+}
+
+// Reset clears x for the next request, keeping buffer capacity. Engine only.
+func (x *Exchange) Reset(p Parker) {
+	*x = Exchange{
+		upHeaders:   x.upHeaders[:0],
+		respHeaders: x.respHeaders[:0],
+		strip:       x.strip[:0],
+		parker:      p,
+	}
+}
+
+// Reject sets the status and message of a Respond verdict and returns it.
+func (x *Exchange) Reject(status int, msg string) Verdict {
+	x.Status, x.Message = status, msg
+	return Respond
+}
+
+// Park suspends the request (see Parker); the filter must return Pause.
+func (x *Exchange) Park() (resume func()) { return x.parker.Park() }
+
+// AddUpstreamHeader adds a header to the request sent upstream.
+func (x *Exchange) AddUpstreamHeader(name string, value []byte) {
+	x.upHeaders = appendHeader(x.upHeaders, name, value)
+}
+
+// AddResponseHeader adds a header to the response sent to the client,
+// including error responses.
+func (x *Exchange) AddResponseHeader(name string, value []byte) {
+	x.respHeaders = appendHeader(x.respHeaders, name, value)
+}
+
+// AddResponseHeaderInt adds a header with a decimal value.
+func (x *Exchange) AddResponseHeaderInt(name string, v int64) {
+	x.respHeaders = append(x.respHeaders, name...)
+	x.respHeaders = append(x.respHeaders, ": "...)
+	x.respHeaders = strconv.AppendInt(x.respHeaders, v, 10)
+	x.respHeaders = append(x.respHeaders, "\r\n"...)
+}
+
+// StripUpstream drops every client header called name (case-insensitive)
+// from the request sent upstream. name should be a constant or config
+// string: it is kept until the head is written.
+func (x *Exchange) StripUpstream(name string) { x.strip = append(x.strip, name) }
+
+// UpstreamHeaders returns the header lines ("Name: value\r\n") to add
+// upstream. Engine only.
+func (x *Exchange) UpstreamHeaders() []byte { return x.upHeaders }
+
+// ResponseHeaders returns the header lines to add to the response.
+// Engine only.
+func (x *Exchange) ResponseHeaders() []byte { return x.respHeaders }
+
+// Stripped reports whether the client header name was dropped by a filter.
+// Engine only.
+func (x *Exchange) Stripped(name []byte) bool {
+	for _, s := range x.strip {
+		if http1.EqualFold(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func appendHeader(b []byte, name string, value []byte) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// Closer is implemented by filters that own goroutines or files (JWKS
+// refresh, log writers). The pipeline closes them when their snapshot is
+// retired.
+type Closer = io.Closer

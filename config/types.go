@@ -39,6 +39,12 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Timeouts bound client-side waits.
 	Timeouts Timeouts `yaml:"timeouts"`
+	// TrustedProxies (yaml `trusted_proxies`) are the addresses (CIDR or a
+	// single IP) of proxies in front of Sluice. A request from one of them
+	// is attributed to the right-most X-Forwarded-For entry that is not
+	// itself trusted; that address keys per-IP rate limits and is logged.
+	// Default none: the peer address is the client, whatever it claims.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Clusters are the named upstream groups, keyed by name. Default empty.
 	Clusters map[string]*Cluster `yaml:"clusters"`
 	// Middleware are the named, reusable middleware instances routes refer

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -66,6 +67,7 @@ func check(c *Config, l *errList) {
 		}
 	}
 	k.demo()
+	k.trustedProxies()
 	k.server()
 	k.limits()
 	k.positive("timeouts.client_header", c.Timeouts.ClientHeader)
@@ -103,6 +105,36 @@ func (k *checker) demo() {
 		}
 		seen[a] = i
 	}
+}
+
+func (k *checker) trustedProxies() {
+	for i, s := range k.c.TrustedProxies {
+		if _, err := ParsePrefix(s); err != nil {
+			k.errf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix (e.g. 10.0.0.0/8)", s)
+		}
+	}
+}
+
+// ParsePrefix parses a trusted-proxy entry: a CIDR prefix, or one address
+// standing for itself. IPv4-mapped IPv6 forms are unmapped so they match
+// peers however the socket reports them.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, err
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func (k *checker) server() {

@@ -35,13 +35,13 @@ type client struct {
 	closed   bool // the gnet Conn is gone; never touch c again
 	detached bool // a stream goroutine owns the socket; c is stale until reattached
 	state    uint8
-	shutWR   bool  // write side shut down while lingering
-	serving  bool  // inside serve: finished must not recurse into it
-	lastOut  int   // outbound bytes at the last linger check (progress = fewer)
-	deadline int64 // unix nanos: idle, header or linger deadline by state
+	shutWR   bool       // write side shut down while lingering
+	serving  bool       // inside serve: finished must not recurse into it
+	lastOut  int        // outbound bytes at the last linger check (progress = fewer)
+	deadline int64      // unix nanos: idle, header or linger deadline by state
 	ip       []byte     // peer address as text, for X-Forwarded-For
 	addr     netip.Addr // peer address
-	ex       *exchange // the exchange in flight, nil when idle
+	ex       *exchange  // the exchange in flight, nil when idle
 
 	prev, next *client
 }

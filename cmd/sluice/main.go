@@ -46,6 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	defer snap.Close()
 	if f.check {
 		fmt.Fprintf(stderr, "%s: configuration ok (%d routes, %d clusters)\n", cfgName(f.config), len(cfg.Routes), len(cfg.Clusters))
 		return 0
@@ -132,13 +133,22 @@ func reload(log *slog.Logger, eng *engine.Engine, f *flags) {
 		f.applyUpstream(cfg)
 		var snap *pipeline.Snapshot
 		if snap, err = pipeline.Build(cfg); err == nil {
+			old := eng.Snapshot()
 			eng.Swap(snap)
+			// Requests routed on the old snapshot may still run its filters;
+			// stop its background work (JWKS refresh, log writers) once they
+			// have had time to finish.
+			time.AfterFunc(retireAfter, old.Close)
 			log.Info("reloaded", "config", f.config, "routes", len(cfg.Routes))
 			return
 		}
 	}
 	log.Error("reload failed; still serving the previous config", "err", err)
 }
+
+// retireAfter is how long a replaced snapshot keeps its background work:
+// longer than any request should take on it.
+const retireAfter = 2 * time.Minute
 
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"
+	_ "github.com/sluicehq/sluice/filter/builtin" // every shipped middleware type
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/upstream"
@@ -60,16 +61,55 @@ func Build(cfg *config.Config) (*Snapshot, error) {
 		IdleTimeout:   cfg.Timeouts.ClientIdle.D(),
 	}
 	for name, cc := range cfg.Clusters {
-		if cc.Balancer != "" && cc.Balancer != "round_robin" {
-			// The schema names the balancers traffic control will bring; this
-			// build has weighted round robin only, and must not pretend.
-			return nil, fmt.Errorf("%s: clusters.%s.balancer: %q is not available yet; use round_robin", cc.Pos, name, cc.Balancer)
-		}
 		targets := make([]*upstream.Target, len(cc.Targets))
 		for i, t := range cc.Targets {
 			targets[i] = &upstream.Target{Addr: t.Addr, Host: []byte(t.Host), Weight: t.Weight}
 		}
-		c := upstream.NewCluster(name, targets)
+		// Traffic control. config has checked every value; these errors
+		// only catch a Config built in Go without Validate.
+		tc := upstream.Config{FailureStatuses: cc.Breaker.FailureStatuses}
+		bal := cc.Balancer
+		if bal == "" {
+			bal = "round_robin"
+		}
+		var known bool
+		if tc.Balancer, known = upstream.ParseBalancer(bal); !known {
+			return nil, fmt.Errorf("%s: clusters.%s.balancer: unknown balancer %q", cc.Pos, name, cc.Balancer)
+		}
+		if tc.Balancer == upstream.ConsistentHash {
+			h, err := upstream.ParseHashOn(cc.HashOn)
+			if err != nil {
+				return nil, fmt.Errorf("%s: clusters.%s.hash_on: %w", cc.Pos, name, err)
+			}
+			tc.HashOn = h
+		}
+		if b := cc.Breaker; b.Enabled {
+			tc.Breaker = &upstream.BreakerConfig{
+				ConsecutiveFailures: b.ConsecutiveFailures,
+				FailureRatio:        b.FailureRatio,
+				MinRequests:         b.MinRequests,
+				Window:              b.Window.D(),
+				RecoveryTimeout:     b.RecoveryTimeout.D(),
+				HalfOpenProbes:      b.HalfOpenProbes,
+			}
+		}
+		h := cc.Health
+		tc.Health = upstream.Health{
+			Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(),
+			HealthyAfter: h.HealthyAfter, UnhealthyAfter: h.UnhealthyAfter, ExpectStatus: h.ExpectStatus,
+			EjectAfter: h.EjectAfter, EjectFor: h.EjectFor.D(),
+		}
+		tc.Retry = upstream.Retry{Attempts: cc.Retries.Attempts, Budget: cc.Retries.Budget, MinPerSecond: cc.Retries.MinPerSecond}
+		for _, on := range cc.Retries.On {
+			cause, err := upstream.ParseRetryCause(on)
+			if err != nil {
+				return nil, fmt.Errorf("%s: clusters.%s.retries.on: %w", cc.Pos, name, err)
+			}
+			tc.Retry.On |= cause
+		}
+		// Health-check goroutines are not started here: whoever installs the
+		// snapshot calls StartHealthChecks, and Close on the one it retires.
+		c := upstream.New(name, targets, tc)
 		c.ConnectTimeout = cc.Timeouts.Connect.D()
 		c.ResponseTimeout = cc.Timeouts.Response.D()
 		c.MaxIdle = cc.Pool.MaxIdlePerTarget

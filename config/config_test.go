@@ -45,6 +45,11 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 		Balancer: "round_robin",
 		Timeouts: ClusterTimeouts{Connect: Duration(time.Second), Response: Duration(15 * time.Second)},
 		Pool:     Pool{MaxIdlePerTarget: 128, IdleTimeout: Duration(90 * time.Second)},
+		Breaker: Breaker{Enabled: true, ConsecutiveFailures: 5, FailureRatio: 0.5, Window: Duration(10 * time.Second), MinRequests: 20,
+			RecoveryTimeout: Duration(10 * time.Second), HalfOpenProbes: 3, FailureStatuses: []int{502, 503, 504}},
+		Health: Health{Interval: Duration(5 * time.Second), Timeout: Duration(2 * time.Second), HealthyAfter: 2, UnhealthyAfter: 3,
+			EjectAfter: 5, EjectFor: Duration(30 * time.Second)},
+		Retries: Retries{Attempts: 2, Budget: 0.2, MinPerSecond: 3, On: []string{"connect_failure"}},
 		Targets: []Target{{
 			URL: "http://127.0.0.1:9001", Weight: 1, Addr: "127.0.0.1:9001", Host: "127.0.0.1:9001",
 			Pos: Pos{"min.yaml", 4, 9},

@@ -122,6 +122,10 @@ func (d *decoder) clusters(e entry, out map[string]*Cluster) {
 		d.fields(e.val, e.path, fieldSet{
 			"targets":  func(e entry) { c.Targets = d.targets(e) },
 			"balancer": func(e entry) { d.str(e, &c.Balancer) },
+			"hash_on":  func(e entry) { d.str(e, &c.HashOn) },
+			"breaker":  func(e entry) { d.breaker(e, &c.Breaker) },
+			"health":   func(e entry) { d.health(e, &c.Health) },
+			"retries":  func(e entry) { d.retries(e, &c.Retries) },
 			"timeouts": func(e entry) {
 				d.fields(e.val, e.path, fieldSet{
 					"connect":  func(e entry) { d.duration(e, &c.Timeouts.Connect) },

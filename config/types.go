@@ -120,12 +120,104 @@ type Cluster struct {
 	// Balancer picks a target per request: round_robin (default, weighted),
 	// least_request, consistent_hash or random.
 	Balancer string `yaml:"balancer"`
+	// HashOn (yaml `hash_on`) is the consistent_hash key: "header:NAME",
+	// "cookie:NAME" or "ip". Required with consistent_hash, refused with
+	// any other balancer. Default "".
+	HashOn string `yaml:"hash_on"`
 	// Timeouts bound upstream waits.
 	Timeouts ClusterTimeouts `yaml:"timeouts"`
 	// Pool sizes the per-loop keep-alive connection pools.
 	Pool Pool `yaml:"pool"`
+	// Breaker is each target's circuit breaker.
+	Breaker Breaker `yaml:"breaker"`
+	// Health configures active health checks and passive ejection.
+	Health Health `yaml:"health"`
+	// Retries is the retry policy and budget.
+	Retries Retries `yaml:"retries"`
 	// Pos is where the cluster's name is written.
 	Pos Pos `yaml:"-"`
+}
+
+// Breaker is the per-target circuit breaker of a cluster (yaml `breaker:`).
+// A zero Breaker (Go-built configs) is a disabled one.
+type Breaker struct {
+	// Enabled (yaml `enabled`) turns the breakers on. Default true.
+	Enabled bool `yaml:"enabled"`
+	// ConsecutiveFailures (yaml `consecutive_failures`) opens a target's
+	// breaker after this many failures in a row. Default 5; 0 turns this
+	// trigger off; at most 1000.
+	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	// FailureRatio (yaml `failure_ratio`) opens it when this share of the
+	// requests in Window failed. Default 0.5; 0 turns this trigger off; at
+	// most 1.
+	FailureRatio float64 `yaml:"failure_ratio"`
+	// Window (yaml `window`) is the span FailureRatio is measured over.
+	// Default 10s; 1s..1h.
+	Window Duration `yaml:"window"`
+	// MinRequests (yaml `min_requests`) is how many requests Window must
+	// hold before FailureRatio is trusted. Default 20; 1..1000000.
+	MinRequests int `yaml:"min_requests"`
+	// RecoveryTimeout (yaml `recovery_timeout`) is how long an open breaker
+	// refuses before it lets probes through. Default 10s; 1ms..1h.
+	RecoveryTimeout Duration `yaml:"recovery_timeout"`
+	// HalfOpenProbes (yaml `half_open_probes`) is how many probes may run at
+	// once while half-open, and how many must succeed to close. Default 3;
+	// 1..1000.
+	HalfOpenProbes int `yaml:"half_open_probes"`
+	// FailureStatuses (yaml `failure_statuses`) are the upstream statuses
+	// that count as a failure, for the breaker and for passive health
+	// (connect failures and timeouts always do). Default [502, 503, 504];
+	// each 400..599; [] counts none.
+	FailureStatuses []int `yaml:"failure_statuses"`
+}
+
+// Health configures how a cluster finds broken targets (yaml `health:`).
+type Health struct {
+	// Path (yaml `path`) turns on active checks: GET http://target/Path
+	// with the target's Host header. Default "" (no active checks).
+	Path string `yaml:"path"`
+	// Interval (yaml `interval`) is the time between two checks of a
+	// target. Default 5s; 10ms..1h.
+	Interval Duration `yaml:"interval"`
+	// Timeout (yaml `timeout`) bounds one check. Default 2s; > 0 and at
+	// most Interval.
+	Timeout Duration `yaml:"timeout"`
+	// HealthyAfter (yaml `healthy_after`) passed checks in a row bring a
+	// target back. Default 2; 1..100.
+	HealthyAfter int `yaml:"healthy_after"`
+	// UnhealthyAfter (yaml `unhealthy_after`) failed checks in a row take
+	// it out. Default 3; 1..100.
+	UnhealthyAfter int `yaml:"unhealthy_after"`
+	// ExpectStatus (yaml `expect_status`) lists the statuses a passing
+	// check may return, as a list or one number. Default [] = any 2xx or
+	// 3xx; each 100..599.
+	ExpectStatus []int `yaml:"expect_status"`
+	// EjectAfter (yaml `eject_after`) failures of real traffic in a row
+	// eject a target (passive health). Default 5; 0 turns passive ejection
+	// off; at most 1000.
+	EjectAfter int `yaml:"eject_after"`
+	// EjectFor (yaml `eject_for`) is how long an ejected target stays out
+	// when there are no active checks (with them, it needs HealthyAfter
+	// passed checks). Default 30s; 1ms..1h.
+	EjectFor Duration `yaml:"eject_for"`
+}
+
+// Retries is a cluster's retry policy (yaml `retries:`).
+type Retries struct {
+	// Attempts (yaml `attempts`) is the number of tries per request, the
+	// first included: 1 = no retries. Default 2; 1..10 (0 in Go-built
+	// configs means 1).
+	Attempts int `yaml:"attempts"`
+	// Budget (yaml `budget`) caps retries at this share of the cluster's
+	// requests over the last 10s. Default 0.2; 0..1.
+	Budget float64 `yaml:"budget"`
+	// MinPerSecond (yaml `min_per_second`) retries per second are allowed
+	// whatever the budget says, so a quiet cluster can still retry.
+	// Default 3; 0..1000000.
+	MinPerSecond float64 `yaml:"min_per_second"`
+	// On (yaml `on`) is what may be retried: connect_failure (nothing was
+	// sent), timeout, 502, 503. Default [connect_failure].
+	On []string `yaml:"on"`
 }
 
 // ClusterTimeouts bound upstream waits (yaml `timeouts:` under a cluster).
@@ -260,6 +352,25 @@ func newCluster(name string, pos Pos) *Cluster {
 		Balancer: "round_robin",
 		Timeouts: ClusterTimeouts{Connect: Duration(time.Second), Response: Duration(15 * time.Second)},
 		Pool:     Pool{MaxIdlePerTarget: 128, IdleTimeout: Duration(90 * time.Second)},
-		Pos:      pos,
+		Breaker: Breaker{
+			Enabled:             true,
+			ConsecutiveFailures: 5,
+			FailureRatio:        0.5,
+			Window:              Duration(10 * time.Second),
+			MinRequests:         20,
+			RecoveryTimeout:     Duration(10 * time.Second),
+			HalfOpenProbes:      3,
+			FailureStatuses:     []int{502, 503, 504},
+		},
+		Health: Health{
+			Interval:       Duration(5 * time.Second),
+			Timeout:        Duration(2 * time.Second),
+			HealthyAfter:   2,
+			UnhealthyAfter: 3,
+			EjectAfter:     5,
+			EjectFor:       Duration(30 * time.Second),
+		},
+		Retries: Retries{Attempts: 2, Budget: 0.2, MinPerSecond: 3, On: []string{"connect_failure"}},
+		Pos:     pos,
 	}
 }

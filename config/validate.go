@@ -225,6 +225,7 @@ func (k *checker) cluster(name string, c *Cluster) {
 		k.errf(p+".pool.max_idle_per_target", "must be >= 0 (0 disables reuse), got %d", c.Pool.MaxIdlePerTarget)
 	}
 	k.positive(p+".pool.idle_timeout", c.Pool.IdleTimeout)
+	k.traffic(p, c)
 }
 
 // parseTarget checks a target URL and derives the dial address and the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/router"
+	"github.com/sluicehq/sluice/upstream"
 )
 
 func TestBuild(t *testing.T) {
@@ -67,18 +68,35 @@ routes:
 	}
 }
 
-// TestBuildRefusesBalancersNotBuiltYet: a config may name a balancer the
-// schema knows; until it exists the gateway says so instead of quietly
-// running round robin.
-func TestBuildRefusesBalancersNotBuiltYet(t *testing.T) {
+// TestBuildTrafficControl: a cluster's balancer, hash key, breaker, health
+// and retry settings reach the upstream cluster.
+func TestBuildTrafficControl(t *testing.T) {
 	cfg, err := config.Parse("t.yaml", []byte(`
-clusters: {a: {targets: [{url: "http://127.0.0.1:9001"}], balancer: least_request}}
+clusters:
+  a:
+    targets: [{url: "http://127.0.0.1:9001"}, {url: "http://127.0.0.1:9002"}]
+    balancer: consistent_hash
+    hash_on: cookie:sid
+    breaker: {failure_statuses: [500]}
+    retries: {attempts: 3, on: [connect_failure, 503]}
+  b: {targets: [{url: "http://127.0.0.1:9003"}], breaker: {enabled: false}}
 routes: [{name: r, match: {path: /x}, cluster: a}]
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Build(cfg); err == nil || !strings.Contains(err.Error(), "t.yaml:2:") || !strings.Contains(err.Error(), "least_request") {
-		t.Fatalf("got %v, want a positioned error naming least_request", err)
+	s, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := s.Clusters["a"], s.Clusters["b"]
+	if a.Balancer() != upstream.ConsistentHash || a.HashOn != (upstream.HashOn{Kind: upstream.HashCookie, Name: "sid"}) {
+		t.Errorf("balancer %v, hash_on %+v", a.Balancer(), a.HashOn)
+	}
+	if a.Targets[0].Breaker() == nil || b.Targets[0].Breaker() != nil || !a.IsFailureStatus(500) || a.IsFailureStatus(502) {
+		t.Error("breaker settings not carried over")
+	}
+	if a.Retry.Attempts != 3 || !a.RetryOn(upstream.Retry503) || a.RetryOn(upstream.RetryTimeout) || b.Balancer() != upstream.RoundRobin {
+		t.Errorf("retry %+v", a.Retry)
 	}
 }

@@ -4,5 +4,6 @@
 package builtin
 
 import (
-	_ "github.com/sluicehq/sluice/filter/auditlog" // type: audit_log
+	_ "github.com/sluicehq/sluice/filter/auditlog"  // type: audit_log
+	_ "github.com/sluicehq/sluice/filter/ratelimit" // type: rate_limit
 )

@@ -64,6 +64,13 @@ type exchange struct {
 	paused  bool   // a filter parked the request; its head is still unread
 	gen     uint32 // bumped on release, so a late resume finds a stranger
 	keep    []byte // method and path copied for Finish
+
+	// Balancing state (see balance.go).
+	hashKey         uint64        // consistent-hash key
+	wait            time.Duration // until a target may be tried, when none was
+	selected        bool          // the target holds a slot until report
+	attempts        int           // tries so far, the first included
+	hostAt, hostEnd int           // the Host value in head, rewritten on retry
 }
 
 func (lp *loop) getExchange() *exchange {
@@ -84,6 +91,7 @@ func (lp *loop) release(ex *exchange) {
 		close(s.fail)                      // the stream goroutine stops at its next step...
 		_ = s.file.SetDeadline(time.Now()) // ...or now, if it is blocked in I/O
 	}
+	ex.report(upstream.Cancelled) // no verdict was reached on the target
 	if ex.chain.HasFinishers() {
 		ex.finish()
 	}
@@ -187,8 +195,14 @@ func (ex *exchange) dispatch(n, from int) {
 			return
 		}
 	}
-	ex.target = ex.route.Cluster.Pick()
-	ex.fx.Upstream = ex.target.Addr
+	if ex.route.Cluster.HashOn.Kind != upstream.HashNone {
+		ex.hashKey = ex.balanceKey(&lp.req)
+	}
+	if !ex.pick(nil) {
+		_, _ = cl.c.Discard(n)
+		ex.noTarget()
+		return
+	}
 	ex.head = bytebufferpool.Get()
 	ex.head.B = appendUpstreamHead(ex.head.B[:0], ex, &lp.req, lp.norm)
 	_, _ = cl.c.Discard(n)

@@ -15,8 +15,8 @@ import (
 )
 
 // TestUpstreamRefused: a target nobody listens on answers 502 JSON at once,
-// and the client's keep-alive connection then serves a good request to
-// another route.
+// then 503 once its breaker opens, and the client's keep-alive connection
+// then serves a good request to another route.
 func TestUpstreamRefused(t *testing.T) {
 	checkGoroutineLeaks(t)
 	up := startUpstream(t, http.HandlerFunc(idHandler))
@@ -24,12 +24,24 @@ func TestUpstreamRefused(t *testing.T) {
 	g := startGateway(t, ftConfig(shortClientTimeouts, ftRoute("ok", "/ok", "ok")+ftRoute("dead", "/dead", "dead"),
 		ftCluster{name: "ok", addr: up.addr}, ftCluster{name: "dead", addr: dead}), 1)
 	c := dialRaw(t, g.addr)
+	// Each request is tried twice (retries default to attempts: 2 on
+	// connect_failure): two requests make four failures; the fifth, the
+	// third request's first try, opens the target's breaker and ejects it
+	// (passive health, 30s), and with no target left the retry answers 503
+	// with Retry-After.
 	for i := range 3 { // a refused target must not wedge anything: do it a few times
 		id := fmt.Sprintf("refused-%d", i)
 		start := time.Now()
 		c.request("GET", "/dead/x", id, "")
 		resp, body := c.readResponse("GET")
-		expectGatewayError(t, resp, body, 502, "upstream connect failed", id, false)
+		if i < 2 {
+			expectGatewayError(t, resp, body, 502, "upstream connect failed", id, false)
+		} else {
+			expectGatewayError(t, resp, body, 503, "no healthy upstream", id, false)
+			if ra := resp.Header.Get("Retry-After"); ra != "30" {
+				t.Errorf("Retry-After %q, want passive ejection's eject_for, 30", ra)
+			}
+		}
 		if d := time.Since(start); d > 250*time.Millisecond {
 			t.Errorf("refused connect took %v; it should fail at once, not wait for the connect timeout", d)
 		}

@@ -48,6 +48,8 @@ func startGatewayOpts(t testing.TB, yml string, opts Options) *gateway {
 	if err != nil {
 		t.Fatalf("pipeline: %v", err)
 	}
+	snap.Start()
+	t.Cleanup(snap.Close)
 	opts.Listen = addr
 	opts.ReusePort = true
 	opts.DrainTimeout = 5 * time.Second

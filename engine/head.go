@@ -29,11 +29,13 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 		b = append(b, req.Query...)
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
+	ex.hostAt = len(b)
 	if ex.route.PreserveHost && len(req.Host) > 0 {
 		b = append(b, req.Host...)
 	} else {
 		b = append(b, ex.target.Host...)
 	}
+	ex.hostEnd = len(b)
 	b = append(b, "\r\n"...)
 
 	named := connectionNamesOthers(req.Headers)

@@ -4,6 +4,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/upstream"
 )
 
 // upConn is one connection to an upstream target, enrolled on the loop of
@@ -55,6 +56,11 @@ func (up *upConn) dialFailed(err error) {
 		return
 	}
 	ex.up = nil
+	ex.report(upstream.Failure)
+	if ex.canRetry(upstream.RetryConnectFailure) {
+		ex.retry()
+		return
+	}
 	ex.respondError(502, "upstream connect failed", nil, !ex.reqDone)
 }
 
@@ -197,6 +203,14 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		_, _ = up.c.Discard(n)
 		return true
 	}
+	ex.reportStatus(ex.resp.Status)
+	if s := ex.resp.Status; (s == 502 && ex.canRetry(upstream.Retry502)) || (s == 503 && ex.canRetry(upstream.Retry503)) {
+		ex.up = nil
+		up.ex = nil
+		up.discard() // its body is unread; a new try gets a clean conn
+		ex.retry()
+		return false
+	}
 	ex.fx.Status = ex.resp.Status
 	ex.respFrame = http1.ResponseFraming(ex.headReq, &ex.resp)
 	if ex.respFrame == http1.FramingClose && ex.resp.Header("Transfer-Encoding") != nil {
@@ -310,6 +324,11 @@ func (ex *exchange) upstreamClosed() {
 		ex.retried = true
 		ex.cl.lp.pool(ex.target).dial(ex)
 	case !ex.wrote:
+		ex.report(upstream.Failure)
+		if ex.canRetry(upstream.Retry502) {
+			ex.retry()
+			return
+		}
 		ex.respondError(502, "upstream closed the connection", nil, !ex.reqDone)
 	default:
 		ex.cl.close() // mid-body: the client sees a short response, never a wrong one
@@ -333,6 +352,11 @@ func (ex *exchange) upstreamBroken(msg string) {
 		up.discard()
 	}
 	if !ex.wrote {
+		ex.report(upstream.Failure)
+		if ex.canRetry(upstream.Retry502) {
+			ex.retry()
+			return
+		}
 		ex.respondError(502, msg, nil, !ex.reqDone)
 		return
 	}
@@ -370,6 +394,7 @@ func (ex *exchange) sweep(now int64) {
 		// enrolled conn (register failed after Enroll reported success).
 		ex.up = nil
 		up.ex = nil
+		ex.report(upstream.Failure)
 		ex.respondError(502, "upstream connect failed", nil, !ex.reqDone)
 		return
 	}
@@ -382,6 +407,11 @@ func (ex *exchange) sweep(now int64) {
 		// that stopped is the client's stall, not the upstream's.
 		ex.respondError(408, "request body timeout", nil, true)
 	case !ex.wrote:
+		ex.report(upstream.Failure)
+		if ex.canRetry(upstream.RetryTimeout) {
+			ex.retry()
+			return
+		}
 		ex.respondError(504, "upstream timeout", nil, false)
 	default:
 		ex.cl.close()

@@ -178,11 +178,22 @@ func (s *Snapshot) buildFilters(cfg *config.Config) (map[string]filter.Filter, e
 	return out, nil
 }
 
-// Close stops what the snapshot's filters run in the background (JWKS
-// refreshers, log writers). Call it once no request uses the snapshot any
-// more; a filter used after Close degrades (cached keys only, log lines
-// dropped) rather than failing.
+// Start starts the snapshot's background work that only a serving
+// snapshot needs: active health checks. (Filters start theirs in Build.)
+func (s *Snapshot) Start() {
+	for _, c := range s.Clusters {
+		c.StartHealthChecks()
+	}
+}
+
+// Close stops what the snapshot runs in the background (health checks,
+// JWKS refreshers, log writers). Call it once no request uses the snapshot
+// any more; a filter used after Close degrades (cached keys only, log
+// lines dropped) rather than failing. Idempotent.
 func (s *Snapshot) Close() {
+	for _, c := range s.Clusters {
+		c.Close()
+	}
 	for _, c := range s.closers {
 		_ = c.Close()
 	}

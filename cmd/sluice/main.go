@@ -3,6 +3,7 @@
 //	sluice                         run the embedded quickstart (demo upstreams included)
 //	sluice -config FILE            run FILE
 //	sluice -check -config FILE     validate FILE and exit (like nginx -t)
+//	sluice hash-key [KEY]          print the key_sha256 of an API key (KEY or stdin)
 package main
 
 import (
@@ -31,6 +32,9 @@ func main() {
 
 // run is main without the exit, so tests can drive it.
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hash-key" {
+		return hashKey(args[1:], os.Stdin, os.Stdout, stderr)
+	}
 	fs, f := newFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -52,6 +56,8 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Server.LogLevel)}))
+	slog.SetDefault(log) // breaker and health transitions log through the default logger
+	snap.Start()
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
@@ -134,6 +140,7 @@ func reload(log *slog.Logger, eng *engine.Engine, f *flags) {
 		var snap *pipeline.Snapshot
 		if snap, err = pipeline.Build(cfg); err == nil {
 			old := eng.Snapshot()
+			snap.Start()
 			eng.Swap(snap)
 			// Requests routed on the old snapshot may still run its filters;
 			// stop its background work (JWKS refresh, log writers) once they

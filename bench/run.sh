@@ -18,11 +18,11 @@ FULL=${FULL:-0}
 if [[ $FULL == 1 ]]; then
     DURATION=${DURATION:-10}
     REPS=${REPS:-5}
-    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 64k:64 post:64"}
+    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 64k:64 post:64 guarded:64"}
 else
     DURATION=${DURATION:-5}
     REPS=${REPS:-3}
-    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64"}
+    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 guarded:64"}
 fi
 WARMUP=${WARMUP:-1}                     # unrecorded seconds per target before each scenario (0: none)
 PROXIES=${PROXIES:-"sluice nginx"}      # proxies besides "direct"; nginx is skipped if not installed
@@ -159,8 +159,8 @@ start_target() { # name: start it and wait until it serves every body correctly
 
 ticks() { local s; s=$("$TOOL" proc -pid "$1" 2>/dev/null) || { echo 0; return; }; s=${s#ticks=}; echo "${s%% *}"; }
 
-run_wrk() { # out target path conns seconds lua(or empty) record(0/1)
-    local out=$1 tg=$2 path=$3 conns=$4 secs=$5 lua=$6 rec=$7 p0=0 p1 u0 u1 w0 w1
+run_wrk() { # out target path conns seconds lua(or empty) record(0/1) [header]
+    local out=$1 tg=$2 path=$3 conns=$4 secs=$5 lua=$6 rec=$7 hdr=${8:-} p0=0 p1 u0 u1 w0 w1
     local pp=${PID_OF[$tg]:-}
     [[ $tg == direct ]] && pp=
     if [[ $rec == 1 ]]; then
@@ -168,7 +168,7 @@ run_wrk() { # out target path conns seconds lua(or empty) record(0/1)
         u0=$(ticks "${PID_OF[upstream]}")
     fi
     w0=$(date +%s.%N)
-    "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$conns" -d"${secs}s" --latency ${lua:+-s "$lua"} \
+    "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$conns" -d"${secs}s" --latency ${lua:+-s "$lua"} ${hdr:+-H "$hdr"} \
         "http://127.0.0.1:$(port_of "$tg")$path" >"$out" 2>&1 &
     CHILD=$!
     wait "$CHILD"
@@ -224,7 +224,7 @@ done
 PROXY_TARGETS=("${TARGETS[@]:1}")
 
 for sc in $SCENARIOS; do
-    [[ $sc =~ ^(small|4k|64k|post):[0-9]+$ ]] || die "bad scenario '$sc' (want small|4k|64k|post:<conns>)"
+    [[ $sc =~ ^(small|4k|64k|post|guarded):[0-9]+$ ]] || die "bad scenario '$sc' (want small|4k|64k|post|guarded:<conns>)"
 done
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -267,21 +267,24 @@ log "up: $(for t in upstream "${PROXY_TARGETS[@]}"; do printf '%s=%s ' "$t" "${P
 
 SC_NAMES=
 for sc in $SCENARIOS; do
-    body=${sc%%:*} conns=${sc##*:} lua=
+    body=${sc%%:*} conns=${sc##*:} lua= hdr=
     case $body in
         small) path=/ ;; 4k) path=/4k.bin ;; 64k) path=/64k.bin ;;
         post) path=/ lua=$BENCH/wrk/post.lua ;;
+        # The small GET on configs/bench.yaml's guarded route (per-IP rate limit + breaker, passive
+        # health and retries); direct and nginx ignore the header and serve it like small.
+        guarded) path=/ hdr="X-Bench: guarded" ;;
     esac
     [[ $WRK_LUA == 1 && -z $lua ]] && lua=$BENCH/wrk/get.lua
     name=$body-c$conns
     SC_NAMES+="$name "
     if (( WARMUP > 0 )); then
-        for t in "${TARGETS[@]}"; do run_wrk "$RUN/warmup.txt" "$t" "$path" "$conns" "$WARMUP" "$lua" 0; done
+        for t in "${TARGETS[@]}"; do run_wrk "$RUN/warmup.txt" "$t" "$path" "$conns" "$WARMUP" "$lua" 0 "$hdr"; done
     fi
     for r in $(seq "$REPS"); do
         for t in "${TARGETS[@]}"; do
             out=$OUT_DIR/wrk/${name}__${t}__r$r.txt
-            run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1
+            run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1 "$hdr"
             alive "${PID_OF[$t]:-${PID_OF[upstream]}}" || die "$t died during $name round $r (see $RUN/$t.log)"
             log "$name r$r $t: $(awk '/Requests\/sec/{r=$2} /^ +50%/{a=$2} /^ +99%/{b=$2}
                 /Socket errors|Non-2xx/{e=e" ["$0"]"} END{printf "%s req/s p50 %s p99 %s%s", r, a, b, e}' "$out")"

@@ -135,8 +135,16 @@ func Build(cfg *config.Config) (*Snapshot, error) {
 		}
 		if len(rc.Middleware) > 0 {
 			fs := make([]filter.Filter, len(rc.Middleware))
+			verified := false // an authentication filter ran before this one
 			for j, name := range rc.Middleware {
 				fs[j] = filters[name]
+				if p, ok := fs[j].(interface{ ProvidesClaims() bool }); ok && p.ProvidesClaims() {
+					verified = true
+				}
+				if n, ok := fs[j].(interface{ NeedsClaims() bool }); ok && n.NeedsClaims() && !verified {
+					s.Close()
+					return nil, fmt.Errorf("%s: routes[%d] %q: middleware %q checks claims, so a jwt middleware must come before it in the list", rc.Pos, i, rc.Name, name)
+				}
 			}
 			r.Chain = filter.NewChain(fs...)
 		}

@@ -18,11 +18,11 @@ FULL=${FULL:-0}
 if [[ $FULL == 1 ]]; then
     DURATION=${DURATION:-10}
     REPS=${REPS:-5}
-    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 64k:64 post:64 guarded:64"}
+    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 64k:64 post:64 guarded:64 hs256:64 hs256-nocache:64 rs256:64 rs256-nocache:64"}
 else
     DURATION=${DURATION:-5}
     REPS=${REPS:-3}
-    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 guarded:64"}
+    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 guarded:64 hs256:64 rs256:64"}
 fi
 WARMUP=${WARMUP:-1}                     # unrecorded seconds per target before each scenario (0: none)
 PROXIES=${PROXIES:-"sluice nginx"}      # proxies besides "direct"; nginx is skipped if not installed
@@ -144,7 +144,7 @@ start_target() { # name: start it and wait until it serves every body correctly
             ;;
         "$SLUICE_NAME")
             # GATEWAY_LISTEN / UPSTREAM_ADDR let stand-ins written to the anchors' contract run here too.
-            start_server "$SLUICE_NAME" proxy env GOMAXPROCS="$SLUICE_GOMAXPROCS" \
+            start_server "$SLUICE_NAME" proxy env GOMAXPROCS="$SLUICE_GOMAXPROCS" SLUICE_BENCH_HS_SECRET="$BENCH_SECRET" \
                 GATEWAY_LISTEN="127.0.0.1:$SLUICE_PORT" UPSTREAM_ADDR="127.0.0.1:$UP_PORT" \
                 bash -c 'cd "$0" && exec '"$SLUICE_CMD" "$ROOT"
             ;;
@@ -159,8 +159,10 @@ start_target() { # name: start it and wait until it serves every body correctly
 
 ticks() { local s; s=$("$TOOL" proc -pid "$1" 2>/dev/null) || { echo 0; return; }; s=${s#ticks=}; echo "${s%% *}"; }
 
-run_wrk() { # out target path conns seconds lua(or empty) record(0/1) [header]
-    local out=$1 tg=$2 path=$3 conns=$4 secs=$5 lua=$6 rec=$7 hdr=${8:-} p0=0 p1 u0 u1 w0 w1
+run_wrk() { # out target path conns seconds lua(or empty) record(0/1) [header...]
+    local out=$1 tg=$2 path=$3 conns=$4 secs=$5 lua=$6 rec=$7 p0=0 p1 u0 u1 w0 w1 h
+    local -a hdrs=()
+    for h in "${@:8}"; do [[ -n $h ]] && hdrs+=(-H "$h"); done
     local pp=${PID_OF[$tg]:-}
     [[ $tg == direct ]] && pp=
     if [[ $rec == 1 ]]; then
@@ -168,7 +170,7 @@ run_wrk() { # out target path conns seconds lua(or empty) record(0/1) [header]
         u0=$(ticks "${PID_OF[upstream]}")
     fi
     w0=$(date +%s.%N)
-    "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$conns" -d"${secs}s" --latency ${lua:+-s "$lua"} ${hdr:+-H "$hdr"} \
+    "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$conns" -d"${secs}s" --latency ${lua:+-s "$lua"} "${hdrs[@]}" \
         "http://127.0.0.1:$(port_of "$tg")$path" >"$out" 2>&1 &
     CHILD=$!
     wait "$CHILD"
@@ -195,9 +197,14 @@ if ! command -v wrk >/dev/null; then
 fi
 [[ $PIN == 1 ]] && { command -v taskset >/dev/null || die "taskset missing (util-linux); or run with PIN=0"; }
 
-for t in upstream idle report; do
+for t in upstream idle report token; do
     (cd "$ROOT" && go build -o "$BIN/$t" "./bench/$t") || die "building bench/$t failed"
 done
+# Keys and tokens for the JWT scenarios: fresh each run.
+TOKENS=$("$BIN/token" -dir "$ROOT/bench/.keys") || die "bench/token failed"
+BENCH_SECRET=$(sed -n 's/^SECRET=//p' <<<"$TOKENS")
+TOKEN_HS256=$(sed -n 's/^HS256=//p' <<<"$TOKENS")
+TOKEN_RS256=$(sed -n 's/^RS256=//p' <<<"$TOKENS")
 
 TARGETS=(direct)
 for p in $PROXIES; do
@@ -207,7 +214,7 @@ for p in $PROXIES; do
                 log "building sluice (make build)"
                 (cd "$ROOT" && make build) >"$RUN/build.log" 2>&1 ||
                     { tail -20 "$RUN/build.log" >&2; die "make build failed; set SLUICE_CMD, or PROXIES=nginx to skip sluice"; }
-                SLUICE_CMD="bin/sluice -config configs/bench.yaml -loops 1"
+                SLUICE_CMD="bin/sluice -config configs/bench-auth.yaml -loops 1"
             fi
             TARGETS+=("$SLUICE_NAME")
             ;;
@@ -224,7 +231,8 @@ done
 PROXY_TARGETS=("${TARGETS[@]:1}")
 
 for sc in $SCENARIOS; do
-    [[ $sc =~ ^(small|4k|64k|post|guarded):[0-9]+$ ]] || die "bad scenario '$sc' (want small|4k|64k|post|guarded:<conns>)"
+    [[ $sc =~ ^(small|4k|64k|post|guarded|hs256|hs256-nocache|rs256|rs256-nocache):[0-9]+$ ]] ||
+        die "bad scenario '$sc' (want small|4k|64k|post|guarded|hs256|hs256-nocache|rs256|rs256-nocache:<conns>)"
 done
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -267,24 +275,27 @@ log "up: $(for t in upstream "${PROXY_TARGETS[@]}"; do printf '%s=%s ' "$t" "${P
 
 SC_NAMES=
 for sc in $SCENARIOS; do
-    body=${sc%%:*} conns=${sc##*:} lua= hdr=
+    body=${sc%%:*} conns=${sc##*:} lua= hdr= auth=
     case $body in
         small) path=/ ;; 4k) path=/4k.bin ;; 64k) path=/64k.bin ;;
         post) path=/ lua=$BENCH/wrk/post.lua ;;
         # The small GET on configs/bench.yaml's guarded route (per-IP rate limit + breaker, passive
         # health and retries); direct and nginx ignore the header and serve it like small.
         guarded) path=/ hdr="X-Bench: guarded" ;;
+        # The small GET through a jwt route (configs/bench-auth.yaml), the token from bench/token.
+        hs256*) path=/ hdr="X-Bench: $body" auth="Authorization: Bearer $TOKEN_HS256" ;;
+        rs256*) path=/ hdr="X-Bench: $body" auth="Authorization: Bearer $TOKEN_RS256" ;;
     esac
     [[ $WRK_LUA == 1 && -z $lua ]] && lua=$BENCH/wrk/get.lua
     name=$body-c$conns
     SC_NAMES+="$name "
     if (( WARMUP > 0 )); then
-        for t in "${TARGETS[@]}"; do run_wrk "$RUN/warmup.txt" "$t" "$path" "$conns" "$WARMUP" "$lua" 0 "$hdr"; done
+        for t in "${TARGETS[@]}"; do run_wrk "$RUN/warmup.txt" "$t" "$path" "$conns" "$WARMUP" "$lua" 0 "$hdr" "$auth"; done
     fi
     for r in $(seq "$REPS"); do
         for t in "${TARGETS[@]}"; do
             out=$OUT_DIR/wrk/${name}__${t}__r$r.txt
-            run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1 "$hdr"
+            run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1 "$hdr" "$auth"
             alive "${PID_OF[$t]:-${PID_OF[upstream]}}" || die "$t died during $name round $r (see $RUN/$t.log)"
             log "$name r$r $t: $(awk '/Requests\/sec/{r=$2} /^ +50%/{a=$2} /^ +99%/{b=$2}
                 /Socket errors|Non-2xx/{e=e" ["$0"]"} END{printf "%s req/s p50 %s p99 %s%s", r, a, b, e}' "$out")"

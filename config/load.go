@@ -75,15 +75,18 @@ func (d *decoder) top(c *Config, n ast.Node) {
 		}
 	}
 	d.fields(n, "", fieldSet{
-		"listen":         func(e entry) { d.str(e, &c.Listen) },
-		"admin":          func(e entry) { d.str(e, &c.Admin) },
-		"server":         func(e entry) { d.server(e, &c.Server) },
-		"limits":         func(e entry) { d.limits(e, &c.Limits) },
-		"timeouts":       func(e entry) { d.timeouts(e, &c.Timeouts) },
-		"clusters":       func(e entry) { d.clusters(e, c.Clusters) },
-		"middleware":     func(e entry) { d.middleware(e, c.Middleware) },
-		"routes":         func(e entry) { d.routes(e, c) },
-		"demo_upstreams": func(e entry) { c.DemoUpstreams = d.strList(e) },
+		"listen":          func(e entry) { d.str(e, &c.Listen) },
+		"admin":           func(e entry) { d.str(e, &c.Admin) },
+		"server":          func(e entry) { d.server(e, &c.Server) },
+		"limits":          func(e entry) { d.limits(e, &c.Limits) },
+		"timeouts":        func(e entry) { d.timeouts(e, &c.Timeouts) },
+		"clusters":        func(e entry) { d.clusters(e, c.Clusters) },
+		"middleware":      func(e entry) { d.middleware(e, c.Middleware) },
+		"routes":          func(e entry) { d.routes(e, c) },
+		"demo_upstreams":  func(e entry) { c.DemoUpstreams = d.strList(e) },
+		"trusted_proxies": func(e entry) { c.TrustedProxies = d.strList(e) },
+		"access_log":      func(e entry) { d.accessLog(e, &c.AccessLog) },
+		"request_id":      func(e entry) { d.str(e, &c.RequestID) },
 	})
 }
 

@@ -39,6 +39,13 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Timeouts bound client-side waits.
 	Timeouts Timeouts `yaml:"timeouts"`
+	// AccessLog (yaml `access_log`) is the per-request log.
+	AccessLog AccessLog `yaml:"access_log"`
+	// RequestID (yaml `request_id`) is what happens to a client's
+	// X-Request-ID: "trust" (default) keeps a well-formed one (1-64 bytes of
+	// [A-Za-z0-9._:-]) and replaces anything else; "regenerate" always
+	// replaces it with the gateway's own.
+	RequestID string `yaml:"request_id"`
 	// TrustedProxies (yaml `trusted_proxies`) are the addresses (CIDR or a
 	// single IP) of proxies in front of Sluice. A request from one of them
 	// is attributed to the right-most X-Forwarded-For entry that is not
@@ -342,6 +349,8 @@ func Default() *Config {
 		},
 		Clusters:   map[string]*Cluster{},
 		Middleware: map[string]*Middleware{},
+		AccessLog:  AccessLog{Enabled: true, Path: "-", Format: "json", Sample: 1},
+		RequestID:  "trust",
 	}
 }
 

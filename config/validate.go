@@ -68,6 +68,7 @@ func check(c *Config, l *errList) {
 	}
 	k.demo()
 	k.trustedProxies()
+	k.observe()
 	k.server()
 	k.limits()
 	k.positive("timeouts.client_header", c.Timeouts.ClientHeader)

@@ -26,7 +26,9 @@ func (ex *exchange) pick(avoid *upstream.Target) bool {
 // noTarget answers 503 when every target is open or unhealthy, with
 // Retry-After saying when the next one may be tried (DESIGN §5). Loop only.
 func (ex *exchange) noTarget() {
-	ex.fx.AddResponseHeaderInt("Retry-After", int64((ex.wait+time.Second-1)/time.Second))
+	// Whole seconds, rounded up, but not for the breaker's sub-millisecond
+	// rounding of its reopen time: recovery_timeout 10s says 10, not 11.
+	ex.fx.AddResponseHeaderInt("Retry-After", max(int64((ex.wait+time.Second-time.Millisecond)/time.Second), 1))
 	ex.respondError(503, "no healthy upstream", nil, !ex.reqDone)
 }
 

@@ -77,6 +77,7 @@ func (d *decoder) top(c *Config, n ast.Node) {
 	d.fields(n, "", fieldSet{
 		"listen":          func(e entry) { d.str(e, &c.Listen) },
 		"admin":           func(e entry) { d.str(e, &c.Admin) },
+		"admin_token_env": func(e entry) { d.str(e, &c.AdminTokenEnv) },
 		"server":          func(e entry) { d.server(e, &c.Server) },
 		"limits":          func(e entry) { d.limits(e, &c.Limits) },
 		"timeouts":        func(e entry) { d.timeouts(e, &c.Timeouts) },

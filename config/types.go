@@ -33,6 +33,12 @@ type Config struct {
 	// Admin is the admin API + /metrics listener as host:port. Default
 	// "127.0.0.1:9901"; "" turns the admin listener off.
 	Admin string `yaml:"admin"`
+	// AdminTokenEnv (yaml `admin_token_env`) names the environment variable
+	// that holds the admin API's bearer token (see AdminToken); the token
+	// itself is never written in the file. When set, every admin endpoint
+	// but /healthz requires `Authorization: Bearer TOKEN`. Default "": no
+	// token (keep the admin listener on loopback then).
+	AdminTokenEnv string `yaml:"admin_token_env"`
 	// Server holds event-loop and process settings.
 	Server Server `yaml:"server"`
 	// Limits caps what one request may send.

@@ -66,6 +66,7 @@ func check(c *Config, l *errList) {
 			k.errf("admin", "admin and listen are both %q; they need different ports", c.Admin)
 		}
 	}
+	k.adminToken()
 	k.demo()
 	k.trustedProxies()
 	k.observe()

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/observe"
 )
 
 // client states.
@@ -144,6 +145,7 @@ func (cl *client) reject(status int, msg string) {
 	cl.lp.newRequestID(&id)
 	ex := exchange{cl: cl, clientMinor: 1}
 	ex.setID(id[:])
+	observe.Unrouted(status)
 	ex.respondError(status, msg, nil, true)
 }
 
@@ -266,6 +268,7 @@ func (cl *client) gone() {
 func (cl *client) teardown() {
 	cl.lp.clients.remove(cl)
 	cl.lp.e.clients.Add(-1)
+	observe.ClientConnections.Dec()
 	if ex := cl.ex; ex != nil {
 		cl.ex = nil
 		ex.clientGone()

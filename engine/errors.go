@@ -30,6 +30,7 @@ func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose
 	ex.fx.Status = status
 	lp.out = appendErrorResponse(lp.out[:0], ex, status, msg, allow, keepAlive)
 	ex.wrote = true
+	ex.bytesOut += int64(len(lp.out))
 	_, _ = cl.c.Write(lp.out)
 	if !owned {
 		cl.closeAfterFlush()

@@ -71,6 +71,14 @@ type exchange struct {
 	selected        bool          // the target holds a slot until report
 	attempts        int           // tries so far, the first included
 	hostAt, hostEnd int           // the Host value in head, rewritten on retry
+
+	// Observation (see observe.go): monotonic nanos, bytes to and from the
+	// client, and copies of what the access log needs after the callback.
+	tStart, tSent, tHead int64
+	bytesIn, bytesOut    int64
+	method               [16]byte
+	methodLen            int
+	logPath              []byte
 }
 
 func (lp *loop) getExchange() *exchange {
@@ -95,10 +103,11 @@ func (lp *loop) release(ex *exchange) {
 	if ex.chain.HasFinishers() {
 		ex.finish()
 	}
+	ex.observe()
 	resp := ex.resp
 	resp.Reset() // keep the header slice's capacity
 	ex.fx.Reset(nil)
-	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], gen: ex.gen + 1}
+	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], logPath: ex.logPath[:0], gen: ex.gen + 1}
 	if len(lp.free) < 1024 {
 		lp.free = append(lp.free, ex)
 	}
@@ -115,11 +124,17 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	req := &lp.req
 	ex := lp.getExchange()
 	ex.cl, ex.snap = cl, snap
+	ex.tStart = nanotime()
+	ex.bytesIn = int64(n)
+	ex.methodLen = copy(ex.method[:], req.Method)
+	if snap.AccessLog != nil {
+		ex.logPath = append(ex.logPath[:0], req.Path...)
+	}
 	ex.clientMinor = req.Minor
 	ex.keepAlive = req.KeepAlive
 	ex.headReq = string(req.Method) == "HEAD"
 	ex.idempotent = isIdempotent(req.Method)
-	if id := req.Header("X-Request-ID"); validRequestID(id) {
+	if id := req.Header("X-Request-ID"); snap.TrustRequestID && validRequestID(id) {
 		ex.setID(id)
 	} else {
 		var gen [idLen]byte
@@ -214,16 +229,21 @@ func (ex *exchange) dispatch(n, from int) {
 func (ex *exchange) connect() {
 	p := ex.cl.lp.pool(ex.target)
 	if up := p.get(); up != nil {
+		p.m.Reused.Inc()
 		up.attach(ex)
 		ex.send()
 		return
 	}
+	p.m.Fresh.Inc()
 	p.dial(ex)
 }
 
 // send writes the request head (with the first buffered body bytes in the
 // same syscall) and arms the response timeout. Loop only.
 func (ex *exchange) send() {
+	if ex.tSent == 0 {
+		ex.tSent = nanotime()
+	}
 	ex.respState = rsHead
 	ex.deadline = ex.cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
 	ex.pumpRequestBody()

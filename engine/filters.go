@@ -29,7 +29,7 @@ func (ex *exchange) startFilters(req *http1.Request, norm []byte) {
 	x.Params = &ex.cl.lp.params
 	x.ClientIP = ex.cl.clientIP(ex.snap.TrustedProxies, req)
 	x.Route = ex.route.Name
-	x.Now = ex.cl.lp.e.clock()
+	x.Now = epochWall + ex.tStart // precise: limiters and audit lines want it
 	x.RequestID = ex.requestID()
 }
 

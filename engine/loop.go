@@ -7,6 +7,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/observe"
 	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/upstream"
 )
@@ -93,13 +94,15 @@ func (lp *loop) newClient(c gnet.Conn) {
 	c.SetContext(cl)
 	lp.clients.push(cl)
 	lp.e.clients.Add(1)
+	observe.ClientConnections.Inc()
+	observe.ClientAccepted.Inc()
 }
 
 // pool returns this loop's idle pool for t. Loop only.
 func (lp *loop) pool(t *upstream.Target) *pool {
 	p := lp.pools[t]
 	if p == nil {
-		p = &pool{lp: lp, target: t}
+		p = &pool{lp: lp, target: t, m: observe.NewClusterMetrics(t.Cluster.Name)}
 		lp.pools[t] = p
 	}
 	return p
@@ -118,6 +121,7 @@ func (lp *loop) sweep() {
 	}
 	for t, p := range lp.pools {
 		p.sweep(now, draining)
+		p.publish()
 		if len(p.idle) == 0 && p.dialing == 0 && p.busy == 0 {
 			delete(lp.pools, t) // forget targets of old snapshots
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/sluicehq/sluice/observe"
 	"github.com/sluicehq/sluice/upstream"
 )
 
@@ -19,6 +20,23 @@ type pool struct {
 	idle    []*upConn // LIFO: the most recently used conn is the warmest
 	dialing int
 	busy    int
+
+	m                *observe.ClusterMetrics
+	pubIdle, pubBusy int // what publish last added to the cluster's gauges
+}
+
+// publish moves the cluster's connection gauges by what changed in this
+// pool since the last sweep: gauges lag by at most a tick, and the hot path
+// touches no shared counter for them. Loop only.
+func (p *pool) publish() {
+	if d := len(p.idle) - p.pubIdle; d != 0 {
+		p.m.Idle.Add(float64(d))
+		p.pubIdle = len(p.idle)
+	}
+	if d := p.busy - p.pubBusy; d != 0 {
+		p.m.Active.Add(float64(d))
+		p.pubBusy = p.busy
+	}
 }
 
 // get pops an idle connection, or nil. Loop only.
@@ -105,6 +123,7 @@ func (p *pool) dial(ex *exchange) {
 	// Watchdog for the dial itself; opened() replaces it with the response timeout.
 	ex.deadline = p.lp.e.clock() + int64(p.target.Cluster.ConnectTimeout+time.Second)
 	p.dialing++
+	p.m.Dials.Inc()
 	lp := p.lp
 	addr := p.target.Addr
 	timeout := p.target.Cluster.ConnectTimeout

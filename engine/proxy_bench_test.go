@@ -2,8 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"testing"
 )
 
@@ -56,9 +58,17 @@ func rawUpstream(tb testing.TB, resp []byte) string {
 // loopback. allocs/op counts every allocation in the process per proxied
 // request: the client and upstream here allocate nothing, so it is the
 // gateway's. Target: 0 in steady state.
-func BenchmarkProxyRoundTrip(b *testing.B) {
+func BenchmarkProxyRoundTrip(b *testing.B) { benchmarkProxy(b, "") }
+
+// BenchmarkProxyAccessLog is the same with the JSON access log on (to a
+// file): formatting and queueing a line must not allocate either.
+func BenchmarkProxyAccessLog(b *testing.B) {
+	benchmarkProxy(b, fmt.Sprintf("access_log: {path: %q}", filepath.Join(b.TempDir(), "access.log")))
+}
+
+func benchmarkProxy(b *testing.B, extra string) {
 	up := rawUpstream(b, []byte("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n"))
-	g := startGateway(b, oneCluster(up, "", "  - name: all\n    match: {path: /*}\n    cluster: up\n"), 1)
+	g := startGateway(b, oneCluster(up, extra, "  - name: all\n    match: {path: /*}\n    cluster: up\n"), 1)
 	c, err := net.Dial("tcp", g.addr)
 	if err != nil {
 		b.Fatal(err)

@@ -143,7 +143,7 @@ func (s *stream) copyResponse() {
 			default: // close-delimited
 				m, out = len(p), p
 			}
-			if len(out) > 0 && !s.onLoop(func() bool { _, _ = s.cl.c.Write(out); return !s.cl.closed }) {
+			if len(out) > 0 && !s.onLoop(func() bool { ex.bytesOut += int64(len(out)); _, _ = s.cl.c.Write(out); return !s.cl.closed }) {
 				return
 			}
 			p = p[m:]

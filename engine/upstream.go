@@ -164,6 +164,7 @@ func (ex *exchange) pumpResponse() {
 			return
 		}
 		if len(body) > 0 {
+			ex.bytesOut += int64(len(body))
 			_, _ = cl.c.Write(body)
 		}
 		_, _ = up.c.Discard(n)
@@ -198,11 +199,13 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		// see them (RFC 9110 §15.2).
 		if ex.clientMinor == 1 && !cl.closed {
 			cl.lp.out = appendInterimHead(cl.lp.out[:0], &ex.resp)
+			ex.bytesOut += int64(len(cl.lp.out))
 			_, _ = cl.c.Write(cl.lp.out)
 		}
 		_, _ = up.c.Discard(n)
 		return true
 	}
+	ex.tHead = nanotime()
 	ex.reportStatus(ex.resp.Status)
 	if s := ex.resp.Status; (s == 502 && ex.canRetry(upstream.Retry502)) || (s == 503 && ex.canRetry(upstream.Retry503)) {
 		ex.up = nil
@@ -247,6 +250,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		}
 	}
 	ex.wrote = true
+	ex.bytesOut += int64(len(cl.lp.out) + len(body))
 	cl.lp.writev(cl.c, cl.lp.out, body)
 	if cl.closed {
 		return false // the write failed and closed it; the teardown follows

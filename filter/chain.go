@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/sluicehq/sluice/config"
 )
@@ -13,6 +16,19 @@ import (
 type Chain struct {
 	filters   []Filter
 	finishers []Finisher
+	labels    []label // per filter, for the rejection metric
+}
+
+// label names a filter in metrics and counts its rejections by reason.
+type label struct {
+	name, typ string
+	reasons   atomic.Pointer[[]reason] // copy-on-write: rejections are read far more than new reasons appear
+}
+
+type reason struct {
+	status int
+	msg    string
+	n      *metrics.Counter
 }
 
 // NewChain builds a chain; nil filters are skipped.
@@ -23,6 +39,7 @@ func NewChain(fs ...Filter) *Chain {
 			continue
 		}
 		c.filters = append(c.filters, f)
+		c.labels = append(c.labels, label{name: "unnamed", typ: "unknown"})
 		if fin, ok := f.(Finisher); ok {
 			c.finishers = append(c.finishers, fin)
 		}
@@ -52,10 +69,46 @@ func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
 			break
 		}
 	}
+	if v == Respond {
+		c.labels[at].count(x.Status, x.Message)
+	}
 	if v != Pause {
 		x.appendRateLimitHeaders()
 	}
 	return v, at
+}
+
+// Label names filter i (its middleware instance and type) in the rejection
+// metric. Call it while building the chain, before any request runs.
+func (c *Chain) Label(i int, name, typ string) {
+	c.labels[i].name, c.labels[i].typ = name, typ
+}
+
+// count adds a rejection to sluice_middleware_rejections_total. Reasons
+// are the filters' constant messages, so the set stays small; a new one
+// allocates once, every later one is a scan and an atomic add.
+func (l *label) count(status int, msg string) {
+	if p := l.reasons.Load(); p != nil {
+		for _, r := range *p {
+			if r.status == status && r.msg == msg {
+				r.n.Inc()
+				return
+			}
+		}
+	}
+	n := metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_middleware_rejections_total{middleware=%q,type=%q,status="%d",reason=%q}`, l.name, l.typ, status, msg))
+	n.Inc()
+	for {
+		old := l.reasons.Load()
+		var next []reason
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, reason{status: status, msg: msg, n: n})
+		if l.reasons.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // Finish tells the chain's finishers how the request ended. Any loop.

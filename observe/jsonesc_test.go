@@ -1,4 +1,4 @@
-package auditlog
+package observe
 
 import (
 	"encoding/json"
@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzAppendEscaped checks that any bytes come out as one valid JSON string
+// FuzzAppendJSONEscaped checks that any bytes come out as one valid JSON string
 // that decodes to the input (invalid UTF-8 replaced byte by byte with
 // U+FFFD, as encoding/json does) and carries no raw control byte. `go test`
-// runs the seeds; `go test -fuzz FuzzAppendEscaped` explores.
-func FuzzAppendEscaped(f *testing.F) {
+// runs the seeds; `go test -fuzz FuzzAppendJSONEscaped` explores.
+func FuzzAppendJSONEscaped(f *testing.F) {
 	for _, s := range []string{
 		"", "/plain", `"\`, "\x00\x1f\x7f", "\u0080\u009f\u00a0", "\xff\xfe", "\xe6\x97",
 		"日本\u2028\ufffd", `/","x":"`,
@@ -19,7 +19,7 @@ func FuzzAppendEscaped(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out := appendEscaped([]byte(`"`), in)
+		out := AppendJSONEscaped([]byte(`"`), in)
 		out = append(out, '"')
 		for _, c := range out {
 			if c < 0x20 || c == 0x7f {
@@ -43,7 +43,7 @@ func FuzzAppendEscaped(f *testing.F) {
 			t.Fatalf("%q -> %q decodes to %q", in, out, got)
 		}
 		// The string and []byte forms agree.
-		if s := appendEscaped(nil, string(in)); string(s) != string(out[1:len(out)-1]) {
+		if s := AppendJSONEscaped(nil, string(in)); string(s) != string(out[1:len(out)-1]) {
 			t.Fatalf("string form %q, bytes form %q", s, out)
 		}
 	})

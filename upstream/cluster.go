@@ -136,6 +136,12 @@ type Config struct {
 	// target, after it is logged (for metrics). Same rules as
 	// breaker.Config.OnTransition: short, never blocking.
 	OnTransition func(t *Target, from, to breaker.State)
+	// OnHealthCheck, if set, is told the result of every active check
+	// (for metrics), on the checker's goroutine.
+	OnHealthCheck func(t *Target, ok bool)
+	// OnEject, if set, is told about every passive ejection, on the
+	// goroutine of the request whose failure ejected the target.
+	OnEject func(t *Target)
 	// Logger receives breaker and health transitions; nil means
 	// slog.Default() at the time of each message.
 	Logger *slog.Logger
@@ -168,6 +174,8 @@ type Cluster struct {
 	budget     budget
 	log        *slog.Logger
 	onChange   func(t *Target, from, to breaker.State)
+	onCheck    func(t *Target, ok bool)
+	onEject    func(t *Target)
 
 	// checks is the active health checker's lifecycle; never touched by
 	// requests.
@@ -200,6 +208,8 @@ func New(name string, targets []*Target, cfg Config) *Cluster {
 		health:   cfg.Health,
 		log:      cfg.Logger,
 		onChange: cfg.OnTransition,
+		onCheck:  cfg.OnHealthCheck,
+		onEject:  cfg.OnEject,
 	}
 	if c.balancer != ConsistentHash {
 		c.HashOn = HashOn{}

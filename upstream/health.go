@@ -67,6 +67,9 @@ func (c *Cluster) passiveFailure(t *Target, now int64) {
 		}
 	}
 	t.ejections.Add(1)
+	if c.onEject != nil {
+		c.onEject(t)
+	}
 	if until == forever {
 		c.logger().Warn("target ejected", "cluster", c.Name, "target", t.Addr, "failures", limit, "until", "passing health checks")
 	} else {
@@ -178,6 +181,9 @@ func (p *prober) run(ctx context.Context) {
 // state when a run is long enough.
 func (p *prober) record(ok bool, now int64) {
 	h, t := &p.c.health, p.t
+	if p.c.onCheck != nil {
+		p.c.onCheck(t, ok)
+	}
 	if e := t.ejections.Load(); e != p.epoch {
 		// Real traffic ejected the target since the run began: passes from
 		// before do not count towards bringing it back.

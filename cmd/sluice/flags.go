@@ -25,7 +25,14 @@ type flags struct {
 	logLevel     string
 	cpuProfile   string
 
-	setMaxIdle, setIdleTimeout bool // the pool flags were given
+	admin         string
+	adminPprof    bool
+	watchConfig   bool
+	shutdownDelay time.Duration
+
+	// set holds the names of the flags given on the command line (see
+	// record): only those override the file, at start and on every reload.
+	set map[string]bool
 }
 
 func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
@@ -44,6 +51,10 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, time allowed for requests in flight (server.drain_timeout)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (server.log_level)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` from start to stop (for benchmarking)")
+	fs.StringVar(&f.admin, "admin", "127.0.0.1:9901", "admin API `address` (host:port); \"\" turns it off (admin)")
+	fs.BoolVar(&f.adminPprof, "admin-pprof", false, "serve Go profiles at /debug/pprof/ on the admin listener")
+	fs.BoolVar(&f.watchConfig, "watch-config", false, "reload when the config file changes (its mtime or size, checked every second)")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM/SIGINT, fail /readyz and keep serving this long before draining, so load balancers stop sending first")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: sluice [flags]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
 		fs.PrintDefaults()
@@ -51,10 +62,17 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	return fs, f
 }
 
-// apply copies explicitly set flags over cfg.
-func (f *flags) apply(fs *flag.FlagSet, cfg *config.Config) {
-	fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
+// record notes which flags the command line gave; call it after Parse.
+func (f *flags) record(fs *flag.FlagSet) {
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+}
+
+// apply copies the flags the command line gave over cfg. Reloads call it
+// too, so a flag keeps winning over the file.
+func (f *flags) apply(cfg *config.Config) {
+	for name := range f.set {
+		switch name {
 		case "loops":
 			cfg.Server.Loops = f.loops
 		case "reuseport":
@@ -69,23 +87,15 @@ func (f *flags) apply(fs *flag.FlagSet, cfg *config.Config) {
 			cfg.Server.DrainTimeout = config.Duration(f.drainTimeout)
 		case "log-level":
 			cfg.Server.LogLevel = f.logLevel
-		case "upstream-max-idle":
-			f.setMaxIdle = true
-		case "upstream-idle-timeout":
-			f.setIdleTimeout = true
+		case "admin":
+			cfg.Admin = f.admin
 		}
-	})
-	f.applyUpstream(cfg)
-}
-
-// applyUpstream applies the pool flags to every cluster; reloads call it too
-// so a flag keeps winning over the file.
-func (f *flags) applyUpstream(cfg *config.Config) {
+	}
 	for _, c := range cfg.Clusters {
-		if f.setMaxIdle {
+		if f.set["upstream-max-idle"] {
 			c.Pool.MaxIdlePerTarget = f.maxIdle
 		}
-		if f.setIdleTimeout {
+		if f.set["upstream-idle-timeout"] {
 			c.Pool.IdleTimeout = config.Duration(f.idleTimeout)
 		}
 	}

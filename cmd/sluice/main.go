@@ -4,6 +4,9 @@
 //	sluice -config FILE            run FILE
 //	sluice -check -config FILE     validate FILE and exit (like nginx -t)
 //	sluice hash-key [KEY]          print the key_sha256 of an API key (KEY or stdin)
+//
+// Signals: SIGHUP reloads the config file (as POST /reload on the admin API
+// does); SIGTERM and SIGINT drain and exit 0.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/admin"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/demo"
@@ -39,41 +43,57 @@ func run(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	f.record(fs)
 	cfg, err := loadConfig(f.config)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	f.apply(fs, cfg)
+	f.apply(cfg)
+	token, err := cfg.AdminToken(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !f.check {
+		// Before the pipeline is built: filters start their background
+		// work in Build, and the quickstart's jwt filter fetches its JWKS
+		// from a demo upstream at once.
+		for _, addr := range cfg.DemoUpstreams {
+			if err := demo.Serve(ctx, addr); err != nil {
+				fmt.Fprintf(stderr, "demo upstream %s: %v\n", addr, err)
+				return 1
+			}
+		}
+	}
 	snap, err := pipeline.Build(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	defer snap.Close()
 	if f.check {
+		snap.Close()
 		fmt.Fprintf(stderr, "%s: configuration ok (%d routes, %d clusters)\n", cfgName(f.config), len(cfg.Routes), len(cfg.Clusters))
 		return 0
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.Server.LogLevel)}))
+	level := new(slog.LevelVar) // a reload may change it
+	level.Set(logLevel(cfg.Server.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log) // breaker and health transitions log through the default logger
 	snap.Start()
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
+			snap.Close()
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 		defer stop()
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	for _, addr := range cfg.DemoUpstreams {
-		if err := demo.Serve(ctx, addr); err != nil {
-			fmt.Fprintf(stderr, "demo upstream %s: %v\n", addr, err)
-			return 1
-		}
 		log.Info("demo upstream listening", "addr", addr)
 	}
 
@@ -84,9 +104,37 @@ func run(args []string, stderr io.Writer) int {
 		LockOSThread: cfg.Server.LockOSThread,
 		ReadBuffer:   cfg.Server.ReadBuffer.Int(),
 		WriteBuffer:  cfg.Server.WriteBuffer.Int(),
-		DrainTimeout: cfg.Server.DrainTimeout.D(),
+		// The drain budget is the context drain passes to Shutdown, from
+		// the running config, so server.drain_timeout reloads (and 0
+		// means "close at once", as documented).
+		DrainTimeout: engineDrainCap,
 		Logger:       log,
 	}, snap)
+	g := newGateway(f, log, level, eng, cfg, snap)
+	defer g.closeSnapshots()
+
+	// Signals are caught from here on, so a SIGTERM during start-up is a
+	// drain rather than a kill.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	// The admin API comes up before the client listener, so /readyz can be
+	// watched going from 503 to 200.
+	if cfg.Admin != "" {
+		g.admin = admin.New(admin.Options{Gateway: g, Token: token, Pprof: f.adminPprof, Logger: log})
+		addr, err := g.admin.Start(cfg.Admin)
+		if err != nil {
+			fmt.Fprintf(stderr, "admin listener %s: %v\n", cfg.Admin, err)
+			return 1
+		}
+		defer closeAdmin(g.admin)
+		log.Info("admin API listening", "addr", addr.String(), "token", token != "", "pprof", f.adminPprof)
+		if token == "" && !isLoopback(cfg.Admin) {
+			log.Warn("the admin API is reachable beyond loopback without a token; set admin_token_env", "addr", cfg.Admin)
+		}
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- eng.Serve() }()
 	readyCtx, readyCancel := context.WithTimeout(ctx, 10*time.Second)
@@ -96,15 +144,21 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "listen %s: %v\n", cfg.Listen, errors.Join(err, drainErr(served)))
 		return 1
 	}
+	g.listening.Store(true)
 	loops := cfg.Server.Loops
 	if loops == 0 {
 		loops = runtime.GOMAXPROCS(0)
 	}
 	log.Info("sluice listening", "addr", cfg.Listen, "loops", loops, "routes", len(cfg.Routes), "config", cfgName(f.config))
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	if f.watchConfig {
+		if f.config == "" {
+			log.Warn("-watch-config: running the embedded quickstart; there is no file to watch")
+		} else {
+			go watchConfig(ctx, f.config, watchInterval, log, func() { g.reload("file change") })
+		}
+	}
+
 	for {
 		select {
 		case err := <-served:
@@ -112,50 +166,18 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
-				reload(log, eng, f)
+				g.reload("SIGHUP")
 				continue
 			}
-			log.Info("draining", "signal", s.String(), "timeout", cfg.Server.DrainTimeout.D())
-			if err := eng.Shutdown(context.Background()); err != nil {
-				log.Error("shutdown", "err", err)
-			}
-			<-served
-			log.Info("stopped")
+			g.drain(s, sigs, served)
 			return 0
 		}
 	}
 }
 
-// reload re-reads the config file and swaps the snapshot; a bad file leaves
-// the running config in place. The listener, loops and demo upstreams are
-// fixed at start; the admin API and finer reload semantics arrive later.
-func reload(log *slog.Logger, eng *engine.Engine, f *flags) {
-	if f.config == "" {
-		log.Warn("reload: running the embedded quickstart; nothing to reload")
-		return
-	}
-	cfg, err := config.Load(f.config)
-	if err == nil {
-		f.applyUpstream(cfg)
-		var snap *pipeline.Snapshot
-		if snap, err = pipeline.Build(cfg); err == nil {
-			old := eng.Snapshot()
-			snap.Start()
-			eng.Swap(snap)
-			// Requests routed on the old snapshot may still run its filters;
-			// stop its background work (JWKS refresh, log writers) once they
-			// have had time to finish.
-			time.AfterFunc(retireAfter, old.Close)
-			log.Info("reloaded", "config", f.config, "routes", len(cfg.Routes))
-			return
-		}
-	}
-	log.Error("reload failed; still serving the previous config", "err", err)
-}
-
-// retireAfter is how long a replaced snapshot keeps its background work:
-// longer than any request should take on it.
-const retireAfter = 2 * time.Minute
+// engineDrainCap is the engine's own drain limit; the real one is the
+// running config's drain_timeout, applied by drain.
+const engineDrainCap = 100 * 365 * 24 * time.Hour
 
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {

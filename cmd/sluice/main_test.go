@@ -72,7 +72,8 @@ func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"config", "check", "loops", "reuseport", "lock-os-thread", "read-buffer", "write-buffer",
-		"upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level"} {
+		"upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level", "cpuprofile",
+		"admin", "admin-pprof", "watch-config", "shutdown-delay"} {
 		if !strings.Contains(out.String(), "-"+f) {
 			t.Errorf("-help does not list -%s", f)
 		}
@@ -80,7 +81,7 @@ func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 			t.Errorf("README does not list -%s", f)
 		}
 	}
-	for _, d := range []string{"(default 64KiB)", "(default 128)", "(default 1m30s)", "(default 30s)", "(default true)", `(default "info")`} {
+	for _, d := range []string{"(default 64KiB)", "(default 128)", "(default 1m30s)", "(default 30s)", "(default true)", `(default "info")`, `(default "127.0.0.1:9901")`} {
 		if !strings.Contains(out.String(), d) {
 			t.Errorf("-help lacks default %s:\n%s", d, out.String())
 		}

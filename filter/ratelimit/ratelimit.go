@@ -29,8 +29,9 @@
 //
 // Each instance owns one limiter, shared by every route that lists it: a
 // client's requests on all those routes draw from one bucket. Buckets are
-// kept in memory fixed at load (max_keys × 16 bytes) and start full again
-// after a config reload.
+// kept in memory fixed at load (max_keys × 16 bytes); a reload that leaves
+// the instance's settings unchanged keeps the limiter, buckets and all
+// (pipeline.BuildFrom), and a changed one starts full.
 package ratelimit
 
 import (

@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/observe"
+)
+
+// epoch anchors the monotonic clock the engine times requests with:
+// nanotime is time since epoch, immune to wall-clock steps.
+var (
+	epoch     = time.Now()
+	epochWall = epoch.UnixNano()
+)
+
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// observe records a finished exchange in the route's metrics and the access
+// log: what the client got, how long the whole request, the upstream's part
+// (request handed over to response head) and the gateway's own part
+// (request head parsed to handed over) took. Called from release. Loop only.
+func (ex *exchange) observe() {
+	if ex.tStart == 0 {
+		return // never began (a parse error answered without an exchange)
+	}
+	status := ex.fx.Status
+	if !ex.wrote {
+		status = 0
+	}
+	end := nanotime()
+	total := time.Duration(end - ex.tStart)
+	var upstream, overhead time.Duration
+	switch {
+	case ex.tSent == 0:
+		overhead = total // answered by the gateway itself
+	case ex.tHead == 0:
+		overhead = time.Duration(ex.tSent - ex.tStart)
+	default:
+		upstream = time.Duration(ex.tHead - ex.tSent)
+		overhead = time.Duration(ex.tSent - ex.tStart)
+	}
+	method := ex.method[:ex.methodLen]
+	in := ex.bytesIn + ex.reqBody
+	if ex.route == nil {
+		observe.Unrouted(status)
+	} else {
+		ex.route.Metrics.Request(method, status, total, upstream, overhead, in, ex.bytesOut)
+	}
+	log := ex.snap.AccessLog
+	if log == nil {
+		return
+	}
+	r := observe.Record{
+		Start:     epochWall + ex.tStart,
+		RequestID: ex.requestID(),
+		ClientIP:  ex.fx.ClientIP,
+		Method:    method,
+		Path:      ex.logPath,
+		Minor:     ex.clientMinor,
+		Status:    status,
+		BytesIn:   in,
+		BytesOut:  ex.bytesOut,
+		Total:     total,
+		Upstream:  upstream,
+		Consumer:  ex.fx.Consumer,
+		User:      ex.fx.Subject,
+	}
+	if !r.ClientIP.IsValid() {
+		r.ClientIP = ex.cl.addr
+	}
+	if ex.route != nil {
+		r.Route = ex.route.Name
+	}
+	if ex.target != nil {
+		r.Target = ex.target.Addr
+	}
+	log.Log(&r)
+}

@@ -1,0 +1,160 @@
+package observe
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// The gateway's metrics live on VictoriaMetrics' default set, which the
+// admin listener serves at /metrics. Names are stable and listed in
+// docs/METRICS.md. Labels are configured names (route, cluster, target
+// address, middleware), never raw paths or client addresses, so their
+// cardinality is bounded by the config. Every object the hot path touches
+// is created once (per route or cluster, when a snapshot is built) and
+// updated with atomics or a short mutex: no allocation per request.
+
+// Methods counted by name; anything else is "other".
+var methodNames = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
+
+// statusClasses are the status label values; index = status/100, with 0
+// for requests that got no response (the client left first).
+var statusClasses = [...]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// Latency buckets, in seconds: requests and upstreams from 0.5ms to 30s;
+// the gateway's own overhead from 10µs to 1s.
+var (
+	latencyBuckets  = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	overheadBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .1, 1}
+)
+
+// RouteMetrics are one route's request metrics.
+type RouteMetrics struct {
+	requests [len(methodNames)][len(statusClasses)]*metrics.Counter
+	total    *metrics.PrometheusHistogram
+	upstream *metrics.PrometheusHistogram
+	overhead *metrics.PrometheusHistogram
+	bytesIn  *metrics.Counter
+	bytesOut *metrics.Counter
+}
+
+// NewRouteMetrics returns the metrics of the route called name, creating
+// them on first use; a route that survives a reload keeps its series.
+// Off the hot path (it allocates).
+func NewRouteMetrics(name string) *RouteMetrics {
+	r := &RouteMetrics{}
+	q := strconv.Quote(name)
+	for m, method := range methodNames {
+		for s, class := range statusClasses {
+			r.requests[m][s] = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_requests_total{route=%s,method=%q,status=%q}`, q, method, class))
+		}
+	}
+	r.total = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_request_duration_seconds{route=%s}`, q), latencyBuckets)
+	r.upstream = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_upstream_duration_seconds{route=%s}`, q), latencyBuckets)
+	r.overhead = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_gateway_overhead_seconds{route=%s}`, q), overheadBuckets)
+	r.bytesIn = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_request_bytes_total{route=%s}`, q))
+	r.bytesOut = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_response_bytes_total{route=%s}`, q))
+	return r
+}
+
+// Request records one finished request: its method and final status (0
+// when the client got no response), the total time, the upstream's part
+// (0 when no upstream answered) and the gateway's own part, and the bytes
+// read from and written to the client. Any goroutine; no allocation.
+func (r *RouteMetrics) Request(method []byte, status int, total, upstream, overhead time.Duration, in, out int64) {
+	class := status / 100
+	if class < 0 || class >= len(statusClasses) {
+		class = 0
+	}
+	r.requests[methodIndex(method)][class].Inc()
+	r.total.Update(total.Seconds())
+	if upstream > 0 {
+		r.upstream.Update(upstream.Seconds())
+	}
+	r.overhead.Update(overhead.Seconds())
+	r.bytesIn.AddInt64(in)
+	r.bytesOut.AddInt64(out)
+}
+
+func methodIndex(m []byte) int {
+	for i, name := range methodNames[:len(methodNames)-1] {
+		if string(m) == name {
+			return i
+		}
+	}
+	return len(methodNames) - 1
+}
+
+// ClusterMetrics are one cluster's upstream connection metrics.
+type ClusterMetrics struct {
+	Idle   *metrics.Gauge   // idle keep-alive connections, all loops
+	Active *metrics.Gauge   // connections carrying a request
+	Dials  *metrics.Counter // connections opened
+	Reused *metrics.Counter // requests sent on a pooled connection
+	Fresh  *metrics.Counter // requests sent on a connection dialed for them
+}
+
+// NewClusterMetrics returns the metrics of the cluster called name,
+// creating them on first use. Off the hot path.
+func NewClusterMetrics(name string) *ClusterMetrics {
+	q := strconv.Quote(name)
+	return &ClusterMetrics{
+		Idle:   metrics.GetOrCreateGauge(fmt.Sprintf(`sluice_upstream_connections{cluster=%s,state="idle"}`, q), nil),
+		Active: metrics.GetOrCreateGauge(fmt.Sprintf(`sluice_upstream_connections{cluster=%s,state="active"}`, q), nil),
+		Dials:  metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_dials_total{cluster=%s}`, q)),
+		Reused: metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_requests_total{cluster=%s,connection="reused"}`, q)),
+		Fresh:  metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_requests_total{cluster=%s,connection="new"}`, q)),
+	}
+}
+
+// Process-wide connection metrics.
+var (
+	ClientConnections = metrics.GetOrCreateGauge(`sluice_client_connections`, nil)
+	ClientAccepted    = metrics.GetOrCreateCounter(`sluice_client_connections_accepted_total`)
+	// Parse failures and other requests rejected before a route matched
+	// (400, 404, 405, 408, 413, 414, 431) count here, by status.
+	unrouted [6]*metrics.Counter
+)
+
+func init() {
+	for i, class := range statusClasses {
+		unrouted[i] = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_requests_total{route="",method="",status=%q}`, class))
+	}
+}
+
+// Unrouted counts a request answered before it had a route.
+// Any goroutine; no allocation.
+func Unrouted(status int) {
+	class := status / 100
+	if class < 0 || class >= len(statusClasses) {
+		class = 0
+	}
+	unrouted[class].Inc()
+}
+
+// Upstream health metrics are updated on transitions and checks, which are
+// rare next to requests; they create their series on first use.
+
+// BreakerState records a target's breaker moving to state (0 closed, 1
+// half-open, 2 open; name is its label value). Any goroutine.
+func BreakerState(cluster, target string, state int, name string) {
+	q, t := strconv.Quote(cluster), strconv.Quote(target)
+	metrics.GetOrCreateGauge(fmt.Sprintf(`sluice_breaker_state{cluster=%s,target=%s}`, q, t), nil).Set(float64(state))
+	metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_breaker_transitions_total{cluster=%s,target=%s,to=%q}`, q, t, name)).Inc()
+}
+
+// HealthCheck counts one active health check. Any goroutine.
+func HealthCheck(cluster, target string, ok bool) {
+	result := "fail"
+	if ok {
+		result = "pass"
+	}
+	metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_health_checks_total{cluster=%q,target=%q,result=%q}`, cluster, target, result)).Inc()
+}
+
+// Ejection counts a passive ejection. Any goroutine.
+func Ejection(cluster, target string) {
+	metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_ejections_total{cluster=%q,target=%q}`, cluster, target)).Inc()
+}

@@ -25,7 +25,8 @@ else
     SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 guarded:64 hs256:64 rs256:64"}
 fi
 WARMUP=${WARMUP:-1}                     # unrecorded seconds per target before each scenario (0: none)
-PROXIES=${PROXIES:-"sluice nginx"}      # proxies besides "direct"; nginx is skipped if not installed
+PROXIES=${PROXIES:-"sluice sluice-obs nginx"} # proxies besides "direct"; nginx is skipped if not installed
+                                        # sluice-obs: sluice's config with metrics and a JSON access log on
 IDLE_N=${IDLE_N:-10000}                 # idle keep-alive conns for the memory test (0: skip)
 PIN=${PIN:-1}                           # 1: taskset pinning; 0: unpinned
 CPU_CLIENT=${CPU_CLIENT:-0}             # wrk, upstream, idle client
@@ -35,6 +36,7 @@ WRK_LUA=${WRK_LUA:-0}                   # 1: GET scenarios use bench/wrk/get.lua
 UP_PORT=${UP_PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18081}
 SLUICE_PORT=${SLUICE_PORT:-18084}
+OBS_PORT=${OBS_PORT:-18085}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-256} # nginx idle upstream pool: the same 256 as configs/bench.yaml, so the pools match
 SLUICE_CMD=${SLUICE_CMD:-}              # empty: `make build`, then bin/sluice -config configs/bench.yaml -loops 1
 SLUICE_NAME=${SLUICE_NAME:-sluice}
@@ -124,6 +126,7 @@ port_of() {
         direct | upstream) echo "$UP_PORT" ;;
         nginx) echo "$NGINX_PORT" ;;
         "$SLUICE_NAME") echo "$SLUICE_PORT" ;;
+        sluice-obs) echo "$OBS_PORT" ;;
     esac
 }
 
@@ -147,6 +150,15 @@ start_target() { # name: start it and wait until it serves every body correctly
             start_server "$SLUICE_NAME" proxy env GOMAXPROCS="$SLUICE_GOMAXPROCS" SLUICE_BENCH_HS_SECRET="$BENCH_SECRET" \
                 GATEWAY_LISTEN="127.0.0.1:$SLUICE_PORT" UPSTREAM_ADDR="127.0.0.1:$UP_PORT" \
                 bash -c 'cd "$0" && exec '"$SLUICE_CMD" "$ROOT"
+            ;;
+        sluice-obs)
+            # configs/bench-auth.yaml on its own port with metrics and an access log file; key paths made
+            # absolute since the copy lives in $RUN.
+            sed -e "s|^listen: .*|listen: 127.0.0.1:$OBS_PORT|" -e 's|^metrics: false|metrics: true|' \
+                -e "s|^access_log: .*|access_log: {path: $RUN/access.log}|" -e "s|\.\./bench/\.keys|$ROOT/bench/.keys|g" \
+                "$ROOT/configs/bench-auth.yaml" >"$RUN/bench-obs.yaml"
+            start_server sluice-obs proxy env GOMAXPROCS="$SLUICE_GOMAXPROCS" SLUICE_BENCH_HS_SECRET="$BENCH_SECRET" \
+                "$ROOT/bin/sluice" -config "$RUN/bench-obs.yaml" -loops 1
             ;;
         *) die "unknown target $name" ;;
     esac
@@ -217,6 +229,11 @@ for p in $PROXIES; do
                 SLUICE_CMD="bin/sluice -config configs/bench-auth.yaml -loops 1"
             fi
             TARGETS+=("$SLUICE_NAME")
+            ;;
+        sluice-obs)
+            [[ -x $ROOT/bin/sluice ]] || (cd "$ROOT" && make build) >"$RUN/build.log" 2>&1 ||
+                die "make build failed (for sluice-obs)"
+            TARGETS+=(sluice-obs)
             ;;
         nginx)
             if [[ -x $NGINX_BIN ]] || command -v "$NGINX_BIN" >/dev/null; then
@@ -322,6 +339,11 @@ fi
 # ------------------------------------------------------------------ report
 for t in "${PROXY_TARGETS[@]}"; do stop_server "$t"; done
 stop_server upstream
+if [[ -f $RUN/access.log ]]; then # sluice-obs's: GBs after a run; keep its size and a sample
+    log "sluice-obs access log: $(wc -l <"$RUN/access.log") lines, $(du -h "$RUN/access.log" | cut -f1)"
+    tail -2 "$RUN/access.log" >"$OUT_DIR/access-sample.log"
+    rm -f "$RUN/access.log"
+fi
 read -r LOAD1 _ </proc/loadavg
 echo "load end:  $LOAD1" >>"$OUT_DIR/meta.txt"
 grep -h -E '\[(alert|crit|emerg)\]' "$RUN"/nginx/error.log 2>/dev/null | head -3 | sed 's/^/note: /' >>"$OUT_DIR/meta.txt"

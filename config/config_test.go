@@ -487,7 +487,8 @@ func TestReferenceShowsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Default()
-	if c.Listen != d.Listen || c.Admin != d.Admin || c.Server != d.Server || c.Limits != d.Limits || c.Timeouts != d.Timeouts {
+	if c.Listen != d.Listen || c.Admin != d.Admin || c.Server != d.Server || c.Limits != d.Limits || c.Timeouts != d.Timeouts ||
+		c.AccessLog != d.AccessLog || c.Metrics != d.Metrics || c.RequestID != d.RequestID || len(c.TrustedProxies) != 0 {
 		t.Errorf("reference.yaml top-level values differ from Default():\n%+v\n%+v", c, d)
 	}
 	cl, def := c.Clusters["users"], newCluster("users", Pos{})

@@ -87,6 +87,7 @@ func (d *decoder) top(c *Config, n ast.Node) {
 		"demo_upstreams":  func(e entry) { c.DemoUpstreams = d.strList(e) },
 		"trusted_proxies": func(e entry) { c.TrustedProxies = d.strList(e) },
 		"access_log":      func(e entry) { d.accessLog(e, &c.AccessLog) },
+		"metrics":         func(e entry) { d.bool(e, &c.Metrics) },
 		"request_id":      func(e entry) { d.str(e, &c.RequestID) },
 	})
 }

@@ -45,6 +45,10 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Timeouts bound client-side waits.
 	Timeouts Timeouts `yaml:"timeouts"`
+	// Metrics (yaml `metrics`) turns the per-request metrics on (the
+	// default): counts, latency histograms and bytes by route. Off, the
+	// hot path skips them; connection and health metrics stay.
+	Metrics bool `yaml:"metrics"`
 	// AccessLog (yaml `access_log`) is the per-request log.
 	AccessLog AccessLog `yaml:"access_log"`
 	// RequestID (yaml `request_id`) is what happens to a client's
@@ -356,6 +360,7 @@ func Default() *Config {
 		Clusters:   map[string]*Cluster{},
 		Middleware: map[string]*Middleware{},
 		AccessLog:  AccessLog{Enabled: true, Path: "-", Format: "json", Sample: 1},
+		Metrics:    true,
 		RequestID:  "trust",
 	}
 }

@@ -41,9 +41,10 @@ func (ex *exchange) observe() {
 	}
 	method := ex.method[:ex.methodLen]
 	in := ex.bytesIn + ex.reqBody
-	if ex.route == nil {
+	switch {
+	case ex.route == nil:
 		observe.Unrouted(status)
-	} else {
+	case ex.route.Metrics != nil:
 		ex.route.Metrics.Request(method, status, total, upstream, overhead, in, ex.bytesOut)
 	}
 	log := ex.snap.AccessLog

@@ -92,7 +92,7 @@ func (a *AccessLog) Close() error { return a.w.Close() }
 // Durations are milliseconds with microsecond precision.
 func appendJSONRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"time":"`...)
-	b = time.Unix(0, r.Start).UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendISOTime(b, r.Start)
 	b = append(b, `","request_id":"`...)
 	b = AppendJSONEscaped(b, r.RequestID)
 	b = append(b, `","client_ip":"`...)
@@ -138,7 +138,7 @@ func appendCLF(b []byte, r *Record) []byte {
 	b = append(b, " - "...)
 	b = appendCLFField(b, r.User)
 	b = append(b, " ["...)
-	b = time.Unix(0, r.Start).UTC().AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+	b = append(b, clfSeconds.get(r.Start)...)
 	b = append(b, `] "`...)
 	b = appendCLFQuoted(b, r.Method)
 	b = append(b, ' ')

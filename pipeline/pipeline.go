@@ -88,10 +88,10 @@ type Snapshot struct {
 type Route struct {
 	Name         string
 	Cluster      *upstream.Cluster
-	StripPrefix  []byte        // removed from the normalised path before forwarding
-	PreserveHost bool          // forward the client's Host instead of the target's
-	Chain        *filter.Chain // the route's middleware, in order; nil when none
-	Metrics      *observe.RouteMetrics
+	StripPrefix  []byte                // removed from the normalised path before forwarding
+	PreserveHost bool                  // forward the client's Host instead of the target's
+	Chain        *filter.Chain         // the route's middleware, in order; nil when none
+	Metrics      *observe.RouteMetrics // nil when metrics are off
 }
 
 // Build compiles cfg into a snapshot that shares nothing with another:
@@ -162,7 +162,9 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 			Name:         rc.Name,
 			Cluster:      s.Clusters[rc.Cluster],
 			PreserveHost: rc.PreserveHost,
-			Metrics:      observe.NewRouteMetrics(rc.Name),
+		}
+		if cfg.Metrics {
+			r.Metrics = observe.NewRouteMetrics(rc.Name)
 		}
 		if len(rc.Middleware) > 0 {
 			fs := make([]filter.Filter, len(rc.Middleware))

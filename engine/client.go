@@ -133,9 +133,22 @@ func (cl *client) setIdle() {
 		cl.state = csIdle
 		cl.deadline = cl.lp.e.clock() + int64(cl.lp.e.Snapshot().IdleTimeout)
 	}
-	if cl.lp.e.draining.Load() {
+	if cl.lp.e.draining.Load() && !cl.hasInput() {
 		cl.close()
 	}
+}
+
+// hasInput reports whether the client sent bytes not read yet, buffered by
+// gnet or still in the socket. Consulted only while draining: a request
+// sent before the client could learn of the drain (its previous response
+// had no Connection: close) is served with Connection: close, not dropped.
+// (Regression: TestDrainUnderLoad lost about 1 request in 100 runs.)
+func (cl *client) hasInput() bool {
+	if cl.c.InboundBuffered() > 0 {
+		return true
+	}
+	n, err := unix.IoctlGetInt(cl.c.Fd(), unix.SIOCINQ)
+	return err == nil && n > 0
 }
 
 // reject answers a request the gateway could not parse, then closes: after a
@@ -157,7 +170,7 @@ func (cl *client) finished(keepAlive bool) {
 	if cl.closed {
 		return
 	}
-	if !keepAlive || cl.lp.e.draining.Load() {
+	if !keepAlive || (cl.lp.e.draining.Load() && !cl.hasInput()) {
 		cl.closeAfterFlush()
 		return
 	}
@@ -205,7 +218,9 @@ func (cl *client) sweep(now int64, draining bool) {
 	}
 	switch cl.state {
 	case csIdle:
-		if draining || now >= cl.deadline {
+		if draining && cl.hasInput() {
+			cl.serve() // a request that crossed the drain in flight
+		} else if draining || now >= cl.deadline {
 			cl.close()
 		} else if cl.c.InboundBuffered() > 0 {
 			cl.serve() // resumes a client paused by outHighWater

@@ -125,7 +125,7 @@ port_of() {
     case $1 in
         direct | upstream) echo "$UP_PORT" ;;
         nginx) echo "$NGINX_PORT" ;;
-        "$SLUICE_NAME") echo "$SLUICE_PORT" ;;
+        "$SLUICE_NAME" | sluice-plain) echo "$SLUICE_PORT" ;;
         sluice-obs) echo "$OBS_PORT" ;;
     esac
 }
@@ -176,6 +176,7 @@ run_wrk() { # out target path conns seconds lua(or empty) record(0/1) [header...
     local -a hdrs=()
     for h in "${@:8}"; do [[ -n $h ]] && hdrs+=(-H "$h"); done
     local pp=${PID_OF[$tg]:-}
+    [[ $tg == sluice-plain ]] && pp=${PID_OF[$SLUICE_NAME]}
     [[ $tg == direct ]] && pp=
     if [[ $rec == 1 ]]; then
         [[ -n $pp ]] && p0=$(ticks "$pp")
@@ -306,14 +307,25 @@ for sc in $SCENARIOS; do
     [[ $WRK_LUA == 1 && -z $lua ]] && lua=$BENCH/wrk/get.lua
     name=$body-c$conns
     SC_NAMES+="$name "
+    # A scenario on its own route also measures the same Sluice process on the plain route in the
+    # same rounds ("sluice-plain"): the paired ratio is what the route's middleware costs.
+    SC_TARGETS=()
+    for t in "${TARGETS[@]}"; do
+        SC_TARGETS+=("$t")
+        [[ $t == "$SLUICE_NAME" && -n $hdr ]] && SC_TARGETS+=(sluice-plain)
+    done
     if (( WARMUP > 0 )); then
-        for t in "${TARGETS[@]}"; do run_wrk "$RUN/warmup.txt" "$t" "$path" "$conns" "$WARMUP" "$lua" 0 "$hdr" "$auth"; done
+        for t in "${SC_TARGETS[@]}"; do run_wrk "$RUN/warmup.txt" "$t" "$path" "$conns" "$WARMUP" "$lua" 0 "$hdr" "$auth"; done
     fi
     for r in $(seq "$REPS"); do
-        for t in "${TARGETS[@]}"; do
+        for t in "${SC_TARGETS[@]}"; do
             out=$OUT_DIR/wrk/${name}__${t}__r$r.txt
-            run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1 "$hdr" "$auth"
-            alive "${PID_OF[$t]:-${PID_OF[upstream]}}" || die "$t died during $name round $r (see $RUN/$t.log)"
+            if [[ $t == sluice-plain ]]; then
+                run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1
+            else
+                run_wrk "$out" "$t" "$path" "$conns" "$DURATION" "$lua" 1 "$hdr" "$auth"
+            fi
+            alive "${PID_OF[${t/sluice-plain/$SLUICE_NAME}]:-${PID_OF[upstream]}}" || die "$t died during $name round $r (see $RUN/$t.log)"
             log "$name r$r $t: $(awk '/Requests\/sec/{r=$2} /^ +50%/{a=$2} /^ +99%/{b=$2}
                 /Socket errors|Non-2xx/{e=e" ["$0"]"} END{printf "%s req/s p50 %s p99 %s%s", r, a, b, e}' "$out")"
         done
@@ -352,7 +364,9 @@ grep -h -E '\[(alert|crit|emerg)\]' "$RUN"/nginx/error.log 2>/dev/null | head -3
     cat "$OUT_DIR/meta.txt"
     echo '```'
     echo
-    "$TOOL" table -dir "$OUT_DIR" -targets "${TARGETS[*]}" -scenarios "$SC_NAMES"
+    ROWS=
+    for t in "${TARGETS[@]}"; do ROWS+="$t "; [[ $t == "$SLUICE_NAME" ]] && ROWS+="sluice-plain "; done
+    "$TOOL" table -dir "$OUT_DIR" -targets "$ROWS" -scenarios "$SC_NAMES"
 } >"$OUT_DIR/summary.md"
 cat "$OUT_DIR/summary.md"
 log "done; raw wrk output in $OUT_DIR/wrk, idle results in $OUT_DIR/mem, summary in $OUT_DIR/summary.md"

@@ -14,3 +14,14 @@ func TestAppendISOTime(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendMillis(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0.000", 488 * time.Microsecond: "0.488", 1204*time.Microsecond + 999: "1.204",
+		12 * time.Second: "12000.000", -time.Millisecond: "0.000", 5 * time.Microsecond: "0.005",
+	} {
+		if got := string(appendMillis(nil, d)); got != want {
+			t.Errorf("%v: %s, want %s", d, got, want)
+		}
+	}
+}

@@ -192,8 +192,8 @@ func table(args []string, w io.Writer) error {
 		scs = strings.Fields(*scenariosF)
 	}
 
-	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | proxy CPU% | req per CPU-s | x direct | x nginx | errors | spread |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | proxy CPU% | req per CPU-s | x direct | x nginx | x plain | errors | spread |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, sc := range scs {
 		for _, tg := range tgs {
 			rs := runs[cell{sc, tg}]
@@ -229,10 +229,24 @@ func table(args []string, w io.Writer) error {
 				}
 				return fmt.Sprintf("%.2f", median(q))
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+			// "x plain": against Sluice without the feature under test, in
+			// the same rounds. sluice (on a scenario's own route) against
+			// sluice-plain, the same process on the plain route: what the
+			// route's middleware costs. sluice-obs against sluice, the same
+			// requests without metrics and access log: what those cost.
+			xplain := "-"
+			switch tg {
+			case "sluice":
+				if len(runs[cell{sc, "sluice-plain"}]) > 0 {
+					xplain = paired("sluice-plain")
+				}
+			case "sluice-obs":
+				xplain = paired("sluice")
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
 				sc, tg, num(median(rps), "%.0f"), ms(median(p50)), ms(median(p99)),
 				num(median(cpu), "%.0f"), num(median(eff), "%.0f"),
-				paired("direct"), paired("nginx"), errs, spread(rps))
+				paired("direct"), paired("nginx"), xplain, errs, spread(rps))
 		}
 	}
 

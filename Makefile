@@ -36,11 +36,11 @@ fuzz:
 # Micro-benchmarks beside the code, then the wrk comparison (direct, Sluice,
 # nginx when installed) described in docs/BENCHMARKS.md.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./http1/ ./router/ ./engine/
+	$(GO) test -run '^$$' -bench . -benchmem ./http1/ ./router/ ./limiter/ ./breaker/ ./upstream/ ./filter/... ./observe/ ./engine/
 	bash bench/run.sh
 
 bench-full: build
-	DURATION=10 REPS=5 SCENARIOS="small:64 small:256 4k:64 64k:64" bash bench/run.sh
+	FULL=1 bash bench/run.sh
 
 # gofmt, vet and staticcheck (pinned in go.mod as a tool).
 lint:

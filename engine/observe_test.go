@@ -176,10 +176,20 @@ clusters:
     targets: ["http://%s"]
     breaker: {consecutive_failures: 2}
     retries: {attempts: 1}
+  ejecting:
+    targets: ["http://%s"]
+    breaker: {enabled: false}
+    health: {eject_after: 2}
+    retries: {attempts: 1}
+  checked:
+    targets: ["http://%s"]
+    health: {path: /healthz, interval: 20ms, timeout: 20ms}
 routes:
   - {name: limited, match: {path: /l/*}, cluster: up, middleware: [lim]}
   - {name: gone, match: {path: /d/*}, cluster: dead}
-`, up.addr, dead)
+  - {name: ejected, match: {path: /e/*}, cluster: ejecting}
+  - {name: healthy, match: {path: /h/*}, cluster: checked}
+`, up.addr, dead, dead, up.addr)
 	g := startGateway(t, cfg, 1)
 	before := scrape(t)
 	c := &http.Client{}
@@ -190,8 +200,18 @@ routes:
 	}
 	for range 3 {
 		getJSON(t, c, mustRequest(t, "GET", g.url("/d/x")))
+		getJSON(t, c, mustRequest(t, "GET", g.url("/e/x")))
 	}
+	time.Sleep(100 * time.Millisecond) // a few health checks
 	after := scrape(t)
+	for _, series := range []string{
+		fmt.Sprintf(`sluice_upstream_ejections_total{cluster="ejecting",target=%q}`, dead),
+		fmt.Sprintf(`sluice_health_checks_total{cluster="checked",target=%q,result="pass"}`, up.addr),
+	} {
+		if after[series]-before[series] < 1 {
+			t.Errorf("%s did not move", series)
+		}
+	}
 	rej := `sluice_middleware_rejections_total{middleware="lim",type="rate_limit",status="429",reason="rate limit exceeded"}`
 	if after[rej]-before[rej] != 1 {
 		t.Errorf("%s moved by %v", rej, after[rej]-before[rej])

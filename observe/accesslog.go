@@ -92,7 +92,7 @@ func (a *AccessLog) Close() error { return a.w.Close() }
 // Durations are milliseconds with microsecond precision.
 func appendJSONRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"time":"`...)
-	b = appendISOTime(b, r.Start)
+	b = AppendISOTime(b, r.Start)
 	b = append(b, `","request_id":"`...)
 	b = AppendJSONEscaped(b, r.RequestID)
 	b = append(b, `","client_ip":"`...)

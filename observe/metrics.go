@@ -113,6 +113,10 @@ func NewClusterMetrics(name string) *ClusterMetrics {
 var (
 	ClientConnections = metrics.GetOrCreateGauge(`sluice_client_connections`, nil)
 	ClientAccepted    = metrics.GetOrCreateCounter(`sluice_client_connections_accepted_total`)
+	// Connections refused with a 503 at accept time by limits.max_connections
+	// and limits.max_connections_per_ip (not counted as accepted).
+	ClientRefusedMax   = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="max_connections"}`)
+	ClientRefusedPerIP = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="per_ip"}`)
 	// Parse failures and other requests rejected before a route matched
 	// (400, 404, 405, 408, 413, 414, 431) count here, by status.
 	unrouted [6]*metrics.Counter

@@ -35,9 +35,10 @@ var (
 	clfSeconds = secondCache{layout: "02/Jan/2006:15:04:05 -0700"}
 )
 
-// appendISOTime writes ns as RFC 3339 UTC with microseconds:
+// AppendISOTime writes ns as RFC 3339 UTC with microseconds, the time format
+// of every log line Sluice writes:
 // 2026-11-27T08:51:53.123456Z.
-func appendISOTime(b []byte, ns int64) []byte {
+func AppendISOTime(b []byte, ns int64) []byte {
 	b = append(b, isoSeconds.get(ns)...)
 	us := (ns % 1e9) / 1e3
 	if us < 0 { // before 1970: not a request time; keep the format anyway

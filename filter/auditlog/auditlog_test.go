@@ -121,8 +121,8 @@ func TestAuditLogFromConfig(t *testing.T) {
 	// The relative path is the config file's directory's.
 	got := readRecords(t, filepath.Join(dir, "audit.log"))
 	want := []record{
-		{"2025-03-04T05:06:07.00000089Z", "req-1", "admin", "DELETE", "/api/admin/users/7", 204, "alice", "ops-tool", "192.0.2.9", "127.0.0.1:9001"},
-		{"2025-03-04T05:06:07.00000089Z", "", "admin", "GET", "/api/admin/", 401, "", "", "", ""},
+		{"2025-03-04T05:06:07.000000Z", "req-1", "admin", "DELETE", "/api/admin/users/7", 204, "alice", "ops-tool", "192.0.2.9", "127.0.0.1:9001"},
+		{"2025-03-04T05:06:07.000000Z", "", "admin", "GET", "/api/admin/", 401, "", "", "", ""},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d records: %+v", len(got), got)
@@ -218,7 +218,7 @@ func TestAuditLogTimeFallback(t *testing.T) {
 	x.Now = 0
 	f.Finish(x)
 	f.Close()
-	if r := readRecords(t, path); len(r) != 1 || r[0].Time != "2030-01-02T03:04:05Z" {
+	if r := readRecords(t, path); len(r) != 1 || r[0].Time != "2030-01-02T03:04:05.000000Z" {
 		t.Errorf("records %+v", r)
 	}
 }

@@ -2,7 +2,6 @@ package auditlog
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/observe"
@@ -14,12 +13,12 @@ import (
 //	 "user":"…","consumer":"…","client_ip":"…","upstream":"…"}
 //
 // time is the request's start (at, unix nanoseconds) in UTC RFC 3339 with
-// nanoseconds; user is the JWT subject and consumer the API-key consumer,
+// microseconds; user is the JWT subject and consumer the API-key consumer,
 // "" when unset, like upstream when no target was reached and client_ip
 // when unknown. The key order is fixed so that lines diff and grep well.
 func appendLine(b []byte, x *filter.Exchange, at int64) []byte {
 	b = append(b, `{"time":"`...)
-	b = time.Unix(0, at).UTC().AppendFormat(b, time.RFC3339Nano)
+	b = observe.AppendISOTime(b, at)
 	b = append(b, `","request_id":"`...)
 	b = observe.AppendJSONEscaped(b, x.RequestID)
 	b = append(b, `","route":"`...)

@@ -100,7 +100,7 @@ routes:
 	if c.Listen != ":8080" || c.Admin != "" || !reflect.DeepEqual(c.DemoUpstreams, []string{"127.0.0.1:9001"}) {
 		t.Errorf("listen/admin/demo = %q %q %q", c.Listen, c.Admin, c.DemoUpstreams)
 	}
-	if c.Limits != (Limits{16 * KiB, 4096, 0}) || c.Timeouts != (Timeouts{Duration(5 * time.Second), Duration(2 * time.Minute)}) {
+	if c.Limits != (Limits{MaxHeaderBytes: 16 * KiB, MaxURIBytes: 4096}) || c.Timeouts != (Timeouts{Duration(5 * time.Second), Duration(2 * time.Minute)}) {
 		t.Errorf("limits/timeouts = %+v %+v", c.Limits, c.Timeouts)
 	}
 	api := c.Clusters["api"]

@@ -106,9 +106,11 @@ func (d *decoder) server(e entry, s *Server) {
 
 func (d *decoder) limits(e entry, l *Limits) {
 	d.fields(e.val, e.path, fieldSet{
-		"max_header_bytes": func(e entry) { d.size(e, &l.MaxHeaderBytes) },
-		"max_uri_bytes":    func(e entry) { d.size(e, &l.MaxURIBytes) },
-		"max_body_bytes":   func(e entry) { d.size(e, &l.MaxBodyBytes) },
+		"max_header_bytes":       func(e entry) { d.size(e, &l.MaxHeaderBytes) },
+		"max_uri_bytes":          func(e entry) { d.size(e, &l.MaxURIBytes) },
+		"max_body_bytes":         func(e entry) { d.size(e, &l.MaxBodyBytes) },
+		"max_connections":        func(e entry) { d.int(e, &l.MaxConnections) },
+		"max_connections_per_ip": func(e entry) { d.int(e, &l.MaxConnectionsPerIP) },
 	})
 }
 

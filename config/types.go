@@ -116,6 +116,16 @@ type Limits struct {
 	// MaxBodyBytes (yaml `max_body_bytes`) caps a request body; more gets a
 	// 413. Default 10MiB; 0 means unlimited (streamed, never buffered).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// MaxConnections (yaml `max_connections`) caps the client connections
+	// open at once, all loops together; a connection past it gets a 503
+	// with Retry-After: 1 and is closed. Default 0 = no cap of ours (the
+	// process's file-descriptor limit still applies); at most 10,000,000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP (yaml `max_connections_per_ip`) caps the client
+	// connections open at once from one peer address (the TCP peer, not
+	// X-Forwarded-For); past it the same 503. Default 0 = off; at most
+	// MaxConnections when that is set.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Timeouts bound client-side waits (yaml `timeouts:`). Both must be > 0.

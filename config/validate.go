@@ -158,6 +158,10 @@ func (k *checker) server() {
 	}
 }
 
+// maxConnections bounds limits.max_connections: far above any fd limit, low
+// enough that a typo (an extra few zeros) is caught.
+const maxConnections = 10_000_000
+
 func (k *checker) limits() {
 	l := &k.c.Limits
 	k.sizeRange("limits.max_header_bytes", l.MaxHeaderBytes, KiB, MiB)
@@ -168,6 +172,15 @@ func (k *checker) limits() {
 	}
 	if l.MaxBodyBytes < 0 {
 		k.errf("limits.max_body_bytes", "must not be negative (0 = unlimited)")
+	}
+	if l.MaxConnections < 0 || l.MaxConnections > maxConnections {
+		k.errf("limits.max_connections", "must be between 0 (no cap) and %d, got %d", maxConnections, l.MaxConnections)
+	}
+	switch {
+	case l.MaxConnectionsPerIP < 0:
+		k.errf("limits.max_connections_per_ip", "must not be negative (0 = off), got %d", l.MaxConnectionsPerIP)
+	case l.MaxConnections > 0 && l.MaxConnectionsPerIP > l.MaxConnections:
+		k.errf("limits.max_connections_per_ip", "must not exceed max_connections (%d), got %d", l.MaxConnections, l.MaxConnectionsPerIP)
 	}
 }
 

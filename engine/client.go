@@ -43,6 +43,8 @@ type client struct {
 	ip       []byte     // peer address as text, for X-Forwarded-For
 	addr     netip.Addr // peer address
 	ex       *exchange  // the exchange in flight, nil when idle
+	counted  bool       // admitted under the connection caps (connlimit.go)
+	refused  bool       // refused by a connection cap; lingering after its 503
 
 	prev, next *client
 }
@@ -283,6 +285,7 @@ func (cl *client) gone() {
 func (cl *client) teardown() {
 	cl.lp.clients.remove(cl)
 	cl.lp.e.clients.Add(-1)
+	cl.released()
 	observe.ClientConnections.Dec()
 	if ex := cl.ex; ex != nil {
 		cl.ex = nil

@@ -46,6 +46,7 @@
 //
 // OnTick advances a coarse clock every 50 ms and Executes loop.sweep on each
 // loop, which checks each client's idle, header or linger deadline, each
-// exchange's response deadline (refreshed by every byte either way) and each
-// pool's idle connections.
+// exchange's response deadline (from request sent to final response head,
+// moved on by request body bytes forwarded; then a body-idle timeout moved on
+// by response body bytes) and each pool's idle connections.
 package engine

@@ -49,6 +49,8 @@ type Engine struct {
 	now      atomic.Int64 // unix nanos, advanced every tick
 	draining atomic.Bool
 	clients  atomic.Int64 // open client connections
+	caps     connCaps     // limits.max_connections and _per_ip counts
+	fdCap    int          // the cap the descriptor limit sets (connlimit.go); 0 = unknown
 	streams  atomic.Int64 // bodies moved off the loop so far (see stream.go)
 	idSeed   uint64
 }
@@ -70,6 +72,7 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 	e := &Engine{opts: opts, log: opts.Logger, booted: make(chan struct{}), served: make(chan struct{}), idSeed: newIDSeed()}
 	e.snap.Store(snap)
 	e.now.Store(time.Now().UnixNano())
+	e.fdCap = fdConnectionCap()
 	return e
 }
 
@@ -222,7 +225,9 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	lp := e.loopOf(c.EventLoop())
+	lp.enter() // a refusal writes, and a failed write closes synchronously
 	lp.newClient(c)
+	lp.leave()
 	return nil, gnet.None
 }
 

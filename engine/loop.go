@@ -83,7 +83,8 @@ func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
 	return lp
 }
 
-// newClient adopts an accepted connection. Loop only.
+// newClient adopts an accepted connection, or refuses it with a 503 when a
+// connection cap is reached (connlimit.go). Loop only.
 func (lp *loop) newClient(c gnet.Conn) {
 	cl := &client{lp: lp, c: c, state: csIdle}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -95,7 +96,9 @@ func (lp *loop) newClient(c gnet.Conn) {
 	lp.clients.push(cl)
 	lp.e.clients.Add(1)
 	observe.ClientConnections.Inc()
-	observe.ClientAccepted.Inc()
+	if cl.admit() {
+		observe.ClientAccepted.Inc()
+	}
 }
 
 // pool returns this loop's idle pool for t. Loop only.

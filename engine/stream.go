@@ -29,6 +29,7 @@ const (
 	streamLowWater  = 64 << 10  // the goroutine resumes reading below this
 	streamBuf       = 64 << 10  // the goroutine's read size
 	streamPoll      = 2 * time.Millisecond
+	streamPollMax   = 50 * time.Millisecond
 	streamStall     = 60 * time.Second // a sender silent this long is dropped
 )
 
@@ -114,6 +115,9 @@ func (s *stream) copyResponse() {
 	frame, left, chunks, dechunk := ex.respFrame, ex.respLeft, ex.respChunks, ex.dechunk
 	for {
 		if !s.waitDrained() {
+			// The client stopped reading (or left): cut it off. onLoop runs
+			// nothing when the exchange is already gone.
+			s.onLoop(func() bool { s.cl.close(); return true })
 			return
 		}
 		_ = s.file.SetReadDeadline(time.Now().Add(streamStall))
@@ -174,7 +178,15 @@ func (s *stream) waitDrained() bool {
 // It returns false when pending reports the receiver gone or the exchange
 // died. Called by the stream goroutine.
 func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
-	giveUp := time.Now().Add(streamStall) // a receiver that stopped reading
+	// A receiver that takes nothing for the keep-alive idle timeout is as
+	// good as gone (like nginx's send_timeout): the clock restarts whenever
+	// pending shrinks. Polls back off from streamPoll to streamPollMax while
+	// nothing moves, so a stalled receiver costs the loop a few calls a
+	// second, not hundreds. (Regression:
+	// TestStreamedResponseToNonReaderOutlivesClientIdle.)
+	stall := s.cl.sendTimeout()
+	giveUp := time.Now().Add(stall)
+	poll, last := streamPoll, math.MaxInt
 	for {
 		var n int
 		if !s.onLoop(func() bool {
@@ -187,11 +199,17 @@ func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
 		if n <= streamLowWater {
 			return true
 		}
-		if time.Now().After(giveUp) {
+		now := time.Now()
+		if n < last {
+			giveUp, poll = now.Add(stall), streamPoll
+		} else if now.After(giveUp) {
 			return false
+		} else {
+			poll = min(2*poll, streamPollMax)
 		}
+		last = n
 		select {
-		case <-time.After(streamPoll):
+		case <-time.After(poll):
 		case <-s.fail:
 			return false
 		}

@@ -151,7 +151,13 @@ func (ex *exchange) pumpResponse() {
 			return
 		}
 		ex.gotByte = true
-		ex.deadline = ex.cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
+		if ex.respState == rsBody {
+			// Body progress keeps the response alive; before the final head
+			// nothing does (interim heads and a trickled head included):
+			// the timeout runs from request sent to response head received.
+			// (Regression: TestEndlessInterimStormIs504.)
+			ex.deadline = ex.cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
+		}
 		if ex.respState == rsHead {
 			if !ex.relayHead(buf) {
 				return
@@ -196,8 +202,10 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		}
 		// Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1
 		// clients less their hop-by-hop headers; HTTP/1.0 clients must not
-		// see them (RFC 9110 §15.2).
-		if ex.clientMinor == 1 && !cl.closed {
+		// see them (RFC 9110 §15.2). They are advisory: to a client not
+		// reading them they are dropped, not buffered without bound.
+		// (Regression: TestInterimStormToAStalledClientIsBounded.)
+		if ex.clientMinor == 1 && !cl.closed && cl.c.OutboundBuffered() <= streamHighWater {
 			cl.lp.out = appendInterimHead(cl.lp.out[:0], &ex.resp)
 			ex.bytesOut += int64(len(cl.lp.out))
 			_, _ = cl.c.Write(cl.lp.out)
@@ -206,6 +214,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		return true
 	}
 	ex.tHead = nanotime()
+	ex.deadline = cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout) // now a body-idle timeout
 	ex.reportStatus(ex.resp.Status)
 	if s := ex.resp.Status; (s == 502 && ex.canRetry(upstream.Retry502)) || (s == 503 && ex.canRetry(upstream.Retry503)) {
 		ex.up = nil

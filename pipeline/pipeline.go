@@ -65,6 +65,12 @@ type Snapshot struct {
 	MaxBodyBytes  int64         // 0 = unlimited
 	HeaderTimeout time.Duration // slowloris guard: first byte to end of head
 	IdleTimeout   time.Duration // keep-alive idle between requests
+	// MaxConnections caps the open client connections, all loops together;
+	// 0 = no cap. MaxConnectionsPerIP caps them per peer address; 0 = off.
+	// The engine checks both when it accepts a connection, so a reload
+	// applies them to the next accept.
+	MaxConnections      int
+	MaxConnectionsPerIP int
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 
@@ -119,6 +125,9 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 		MaxBodyBytes:  int64(cfg.Limits.MaxBodyBytes),
 		HeaderTimeout: cfg.Timeouts.ClientHeader.D(),
 		IdleTimeout:   cfg.Timeouts.ClientIdle.D(),
+
+		MaxConnections:      cfg.Limits.MaxConnections,
+		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
 
 		TrustRequestID: cfg.RequestID != "regenerate",
 	}

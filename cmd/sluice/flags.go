@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/config"
@@ -20,6 +22,7 @@ type flags struct {
 	readBuffer   sizeFlag
 	writeBuffer  sizeFlag
 	maxIdle      int
+	maxConns     countFlag
 	idleTimeout  time.Duration
 	drainTimeout time.Duration
 	logLevel     string
@@ -46,6 +49,7 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	fs.BoolVar(&f.lockOSThread, "lock-os-thread", false, "pin each event loop to an OS thread (server.lock_os_thread)")
 	fs.Var(&f.readBuffer, "read-buffer", "per-loop read buffer, e.g. 64KiB (server.read_buffer)")
 	fs.Var(&f.writeBuffer, "write-buffer", "socket send buffer, e.g. 256KiB; 0 = kernel default (server.write_buffer)")
+	fs.Var(&f.maxConns, "max-conns", "cap on open client connections, all loops together; past it a 503 and close; 0 = only the cap the fd limit sets (limits.max_connections)")
 	fs.IntVar(&f.maxIdle, "upstream-max-idle", 128, "idle keep-alive connections per upstream target per loop, all clusters (cluster pool.max_idle_per_target)")
 	fs.DurationVar(&f.idleTimeout, "upstream-idle-timeout", 90*time.Second, "close idle upstream connections after this, all clusters (cluster pool.idle_timeout)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, time allowed for requests in flight (server.drain_timeout)")
@@ -89,6 +93,8 @@ func (f *flags) apply(cfg *config.Config) {
 			cfg.Server.LogLevel = f.logLevel
 		case "admin":
 			cfg.Admin = f.admin
+		case "max-conns":
+			cfg.Limits.MaxConnections = int(f.maxConns)
 		}
 	}
 	for _, c := range cfg.Clusters {
@@ -112,5 +118,19 @@ func (s *sizeFlag) Set(v string) error {
 		return err
 	}
 	*s = sizeFlag(b)
+	return nil
+}
+
+// countFlag is a non-negative count flag (0 usually means "no cap").
+type countFlag int
+
+func (c *countFlag) String() string { return strconv.Itoa(int(*c)) }
+
+func (c *countFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return errors.New("want a whole number >= 0")
+	}
+	*c = countFlag(n)
 	return nil
 }

@@ -72,7 +72,7 @@ func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"config", "check", "loops", "reuseport", "lock-os-thread", "read-buffer", "write-buffer",
-		"upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level", "cpuprofile",
+		"max-conns", "upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level", "cpuprofile",
 		"admin", "admin-pprof", "watch-config", "shutdown-delay"} {
 		if !strings.Contains(out.String(), "-"+f) {
 			t.Errorf("-help does not list -%s", f)

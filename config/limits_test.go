@@ -1,0 +1,50 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestConnectionLimitKeys: limits.max_connections and
+// limits.max_connections_per_ip default to 0 (no cap), decode strictly and
+// are range-checked with the key's position.
+func TestConnectionLimitKeys(t *testing.T) {
+	base := "clusters: {a: {targets: [\"http://127.0.0.1:9\"]}}\nroutes: [{name: r, match: {path: /}, cluster: a}]\n"
+	c, err := Parse("t.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Limits; l.MaxConnections != 0 || l.MaxConnectionsPerIP != 0 {
+		t.Errorf("defaults: %+v, want both 0 (no cap)", l)
+	}
+	c, err = Parse("t.yaml", []byte(base+"limits: {max_connections: 50000, max_connections_per_ip: 100}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Limits; l.MaxConnections != 50000 || l.MaxConnectionsPerIP != 100 {
+		t.Errorf("set: %+v", l)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		// A negative cap is a mistake, not "unlimited".
+		{"limits: {max_connections: -1}", `t.yaml:3:27: limits.max_connections: must be between 0 (no cap) and 10000000, got -1`},
+		// An extra few zeros is caught.
+		{"limits: {max_connections: 100000000}", `limits.max_connections: must be between 0 (no cap) and 10000000`},
+		{"limits: {max_connections_per_ip: -5}", `limits.max_connections_per_ip: must not be negative (0 = off), got -5`},
+		// A per-IP cap above the global one could never bind.
+		{"limits: {max_connections: 10, max_connections_per_ip: 11}", `limits.max_connections_per_ip: must not exceed max_connections (10), got 11`},
+		// Counts, not sizes or strings.
+		{"limits: {max_connections: 10k}", `limits.max_connections`},
+		{"limits: {max_connections_per_ip: 1.5}", `limits.max_connections_per_ip`},
+		// Strict decoding: a misspelt key is an error.
+		{"limits: {max_conns: 10}", `max_conns`},
+	} {
+		_, err := Parse("t.yaml", []byte(base+tc.yaml+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	// A per-IP cap alone (no global cap) is fine.
+	if _, err := Parse("t.yaml", []byte(base+"limits: {max_connections_per_ip: 20}\n")); err != nil {
+		t.Errorf("per-IP cap without a global cap: %v", err)
+	}
+}

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sluicehq/sluice/observe"
+)
+
+// Connection caps (limits.max_connections, limits.max_connections_per_ip)
+// are checked once per accepted connection, never per request, so a short
+// mutex on one of 64 shards is cheap enough there; the global count is an
+// atomic. Every loop shares them (DESIGN §3.7).
+//
+// A connection past a cap is refused cleanly: it gets a 503 JSON error with
+// Retry-After: 1 and Connection: close, written from OnOpen (gnet's OnOpen
+// runs after the fd is registered, so Conn.Write goes straight to the
+// socket, and whatever EAGAIN leaves is buffered and flushed by gnet),
+// then it lingers like any closing connection (write side shut, input
+// discarded, at most lingerTime) so a request the client already sent does
+// not turn our close into a reset that destroys the 503 before it is read.
+// Refused connections count neither against the caps nor as accepted.
+
+// maxRefusedLingering bounds how many refused connections may linger at
+// once; past it a refused connection is closed right after its 503 (the
+// client may then see a reset), so a flood cannot hold file descriptors
+// through the refusal path.
+const maxRefusedLingering = 1024
+
+// ipShards is the number of per-IP count shards (a power of two).
+const ipShards = 64
+
+// connCaps counts the client connections admitted under the caps. Any
+// goroutine. The zero value is ready to use.
+type connCaps struct {
+	total     atomic.Int64 // admitted connections open now
+	lingering atomic.Int64 // refused connections still lingering
+	shards    [ipShards]ipShard
+}
+
+// ipShard holds the open-connection counts of the addresses hashed to it;
+// an address leaves the map when its count falls to zero, so the map holds
+// only peers with a connection open.
+type ipShard struct {
+	mu sync.Mutex
+	m  map[netip.Addr]int32
+	_  [40]byte // keep shards on separate cache lines
+}
+
+// refusal says why a connection was refused.
+type refusal uint8
+
+const (
+	admitted     refusal = iota
+	refusedMax           // limits.max_connections
+	refusedPerIP         // limits.max_connections_per_ip
+)
+
+// admit counts a new connection from addr against max (0 = no cap) and
+// perIP (0 = off) and reports whether it may stay. Per-address counts are
+// kept even when perIP is 0, so a reload that turns the cap on sees the
+// connections already open. An invalid addr (not TCP) is only counted
+// globally. Any goroutine.
+func (k *connCaps) admit(addr netip.Addr, max, perIP int) refusal {
+	if n := k.total.Add(1); max > 0 && n > int64(max) {
+		k.total.Add(-1)
+		return refusedMax
+	}
+	if !addr.IsValid() {
+		return admitted
+	}
+	s := k.shard(addr)
+	s.mu.Lock()
+	n := s.m[addr]
+	if perIP > 0 && int(n) >= perIP {
+		s.mu.Unlock()
+		k.total.Add(-1)
+		return refusedPerIP
+	}
+	if s.m == nil {
+		s.m = make(map[netip.Addr]int32)
+	}
+	s.m[addr] = n + 1
+	s.mu.Unlock()
+	return admitted
+}
+
+// release forgets a connection admit admitted. Any goroutine.
+func (k *connCaps) release(addr netip.Addr) {
+	k.total.Add(-1)
+	if !addr.IsValid() {
+		return
+	}
+	s := k.shard(addr)
+	s.mu.Lock()
+	if n := s.m[addr] - 1; n > 0 {
+		s.m[addr] = n
+	} else {
+		delete(s.m, addr)
+	}
+	s.mu.Unlock()
+}
+
+// perIP returns the connections open from addr now. Any goroutine.
+func (k *connCaps) perIP(addr netip.Addr) int {
+	s := k.shard(addr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.m[addr])
+}
+
+// shard picks addr's shard with FNV-1a over its 16-byte form.
+func (k *connCaps) shard(addr netip.Addr) *ipShard {
+	b := addr.As16()
+	h := uint32(2166136261)
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return &k.shards[h&(ipShards-1)]
+}
+
+// admit applies the connection caps of the serving snapshot to a client
+// just accepted; a refused client has been answered and is closing.
+// Loop only.
+func (cl *client) admit() bool {
+	snap := cl.lp.e.Snapshot()
+	why := cl.lp.e.caps.admit(cl.addr, effectiveMax(snap.MaxConnections, cl.lp.e.fdCap), snap.MaxConnectionsPerIP)
+	if why == admitted {
+		cl.counted = true
+		return true
+	}
+	if why == refusedMax {
+		observe.ClientRefusedMax.Inc()
+	} else {
+		observe.ClientRefusedPerIP.Inc()
+	}
+	cl.refuse()
+	return false
+}
+
+// refuse answers a connection past a cap with 503, Retry-After: 1 and
+// Connection: close, then lingers (or, past maxRefusedLingering, closes).
+// Loop only.
+func (cl *client) refuse() {
+	var id [idLen]byte
+	cl.lp.newRequestID(&id)
+	ex := exchange{cl: cl, clientMinor: 1}
+	ex.setID(id[:])
+	ex.fx.AddResponseHeader("Retry-After", []byte("1"))
+	linger := cl.lp.e.caps.lingering.Add(1) <= maxRefusedLingering
+	cl.refused = true
+	ex.respondError(503, "too many connections", nil, true) // closes after the flush
+	if !linger {
+		cl.close()
+	}
+}
+
+// released undoes admit when the client is torn down. Loop only.
+func (cl *client) released() {
+	switch {
+	case cl.counted:
+		cl.counted = false
+		cl.lp.e.caps.release(cl.addr)
+	case cl.refused:
+		cl.refused = false
+		cl.lp.e.caps.lingering.Add(-1)
+	}
+}
+
+// fdReserve is what the descriptor-derived cap leaves for everything but
+// client/upstream pairs: refused connections lingering, listeners, pools'
+// idle surplus, log files, the admin API.
+const fdReserve = maxRefusedLingering + 256
+
+// fdConnectionCap is the most client connections the process's descriptor
+// limit carries with an upstream connection each. gnet v2.9.7 treats EMFILE
+// in accept as fatal and stops the whole engine (TestAcceptEMFILE…), so the
+// caps must refuse a connection well before accept could fail: the global
+// cap is never above this, whatever limits.max_connections says.
+// (Go raises the soft RLIMIT_NOFILE to the hard limit at start.)
+func fdConnectionCap() int {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0 // unknown: no descriptor-derived cap
+	}
+	return connCapFor(lim.Cur)
+}
+
+// connCapFor is fdConnectionCap for a descriptor limit of nofile.
+func connCapFor(nofile uint64) int {
+	if nofile > 1<<30 {
+		nofile = 1 << 30
+	}
+	return max(int(nofile)-fdReserve, 32) / 2
+}
+
+// effectiveMax is the global cap to apply: the configured one (0 = none)
+// bounded by the descriptor-derived one (0 = unknown).
+func effectiveMax(configured, fdCap int) int {
+	switch {
+	case fdCap == 0:
+		return configured
+	case configured == 0 || configured > fdCap:
+		return fdCap
+	}
+	return configured
+}

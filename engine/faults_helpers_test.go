@@ -228,7 +228,7 @@ func (c *rawConn) expectSilence(d time.Duration) {
 // status, a JSON body {"error": msg, "request_id": id} with the ID also in
 // X-Request-ID (msg or id "" accept any non-empty one), and whether it announces
 // Connection: close.
-func expectGatewayError(t *testing.T, resp *http.Response, body string, status int, msg, id string, closing bool) {
+func expectGatewayError(t testing.TB, resp *http.Response, body string, status int, msg, id string, closing bool) {
 	t.Helper()
 	var e struct {
 		Error     string `json:"error"`

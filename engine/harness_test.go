@@ -111,7 +111,7 @@ type countingServer struct {
 	addr  string
 }
 
-func startUpstream(t *testing.T, h http.Handler) *countingServer {
+func startUpstream(t testing.TB, h http.Handler) *countingServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,7 +133,7 @@ func (l smallRcvBuf) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func serveUpstream(t *testing.T, ln net.Listener, h http.Handler) *countingServer {
+func serveUpstream(t testing.TB, ln net.Listener, h http.Handler) *countingServer {
 	s := &countingServer{ln: ln, addr: ln.Addr().String()}
 	s.Server = &http.Server{Handler: h, ConnState: func(_ net.Conn, st http.ConnState) {
 		switch st {
@@ -166,12 +166,12 @@ routes:
 
 // rawConn is a client speaking raw bytes, for what net/http will not send.
 type rawConn struct {
-	t *testing.T
+	t testing.TB
 	net.Conn
 	r *bufio.Reader
 }
 
-func dialRaw(t *testing.T, addr string) *rawConn {
+func dialRaw(t testing.TB, addr string) *rawConn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {

@@ -172,7 +172,7 @@ func errorf(pos Pos, path, format string, args ...any) *Error {
 func suggest(got string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if dist := editDistance(got, k); dist < bestD {
+		if dist := EditDistance(got, k); dist < bestD {
 			best, bestD = k, dist
 		}
 	}
@@ -182,8 +182,9 @@ func suggest(got string, known []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b; middleware
+// decoders use it for their own "did you mean" hints.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -44,6 +44,28 @@ var class = func() (t [256]uint8) {
 
 func isToken(c byte) bool { return class[c]&cToken != 0 }
 
+// IsFieldName reports whether s is a valid field name: a non-empty token
+// (RFC 9110 §5.1, §5.6.2). Config checks use it for header names.
+func IsFieldName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isToken(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// FirstNonToken is the index of the first byte of s that is not a token
+// character, or -1.
+func FirstNonToken(s string) int {
+	for i := 0; i < len(s); i++ {
+		if !isToken(s[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
 // hexVal maps a hex digit to its value and anything else to 0xff.
 var hexVal = func() (t [256]uint8) {
 	for i := range t {

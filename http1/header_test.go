@@ -168,3 +168,17 @@ func TestValidValueRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestIsFieldName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"X-API-Key": true, "x_user": true, "!#$%&'*+-.^_`|~09azAZ": true,
+		"": false, "X API": false, "X:Y": false, "Ü": false, "X\x00": false,
+	} {
+		if got := IsFieldName(s); got != want {
+			t.Errorf("IsFieldName(%q) = %v", s, got)
+		}
+		if i := FirstNonToken(s); (i < 0) != (want || s == "") {
+			t.Errorf("FirstNonToken(%q) = %d", s, i)
+		}
+	}
+}

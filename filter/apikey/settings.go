@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/http1"
 )
 
 // DefaultHeader is where the key is looked for when `header` is not set.
@@ -55,7 +56,7 @@ func decode(m *config.Middleware) error {
 		return err
 	}
 	var errs []error
-	if !validHeaderName(s.Header) {
+	if !http1.IsFieldName(s.Header) {
 		errs = append(errs, m.Errorf("header", "%q is not a valid header name", s.Header))
 	}
 	if s.Query != "" && strings.ContainsAny(s.Query, "&=#? \t") {
@@ -137,23 +138,6 @@ func validID(id string) bool {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		case strings.IndexByte("-._~:@+/", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderName reports whether s is a token (RFC 9110 §5.6.2).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
 		default:
 			return false
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/http1"
 )
 
 // Defaults and bounds of the settings.
@@ -201,7 +202,7 @@ func decode(m *config.Middleware) error {
 		switch {
 		case claim == "":
 			add("claims_to_headers", "empty claim name")
-		case !validHeaderName(header):
+		case !http1.IsFieldName(header):
 			add("claims_to_headers."+claim, "%q is not a valid header name", header)
 		case len(header) <= len(HeaderPrefix) || !strings.EqualFold(header[:len(HeaderPrefix)], HeaderPrefix):
 			add("claims_to_headers."+claim, "header %q must start with %s, so clients cannot forge it (the gateway strips X-User-* from every request)", header, HeaderPrefix)
@@ -272,23 +273,6 @@ func algHint(a string) string {
 		}
 	}
 	return ""
-}
-
-// validHeaderName reports whether s is a token (RFC 9110 §5.6.2).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // errSettings is returned by Build for a middleware whose Settings are not

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/limiter"
 )
 
@@ -124,7 +125,7 @@ func parseKey(key string) (Kind, string, error) {
 		if name == "" {
 			return 0, "", fmt.Errorf("key %q names no header; write header:X-API-Key, for example", key)
 		}
-		if i := strings.IndexFunc(name, func(r rune) bool { return !isTokenChar(r) }); i >= 0 {
+		if i := http1.FirstNonToken(name); i >= 0 {
 			return 0, "", fmt.Errorf("key %q: %q is not a valid header name (character %q; no spaces after the colon)", key, name, name[i])
 		}
 		return KindHeader, name, nil
@@ -136,13 +137,13 @@ func parseKey(key string) (Kind, string, error) {
 func keyHint(key string) string {
 	key = strings.TrimSpace(key)
 	low := strings.ToLower(key)
-	if prefix, _, hasArg := strings.Cut(low, ":"); hasArg && editDistance(prefix, "header") <= 2 {
+	if prefix, _, hasArg := strings.Cut(low, ":"); hasArg && config.EditDistance(prefix, "header") <= 2 {
 		_, name, _ := strings.Cut(key, ":")
 		return fmt.Sprintf(" (did you mean %q?)", "header:"+strings.TrimSpace(name))
 	}
 	best, bestD := "", 3
 	for _, k := range simpleKeys {
-		if d := editDistance(low, k); d < bestD {
+		if d := config.EditDistance(low, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -150,37 +151,6 @@ func keyHint(key string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-// isTokenChar reports whether r may appear in a header name (RFC 9110
-// §5.6.2 tchar).
-func isTokenChar(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
-	}
-	return strings.ContainsRune("!#$%&'*+-.^_`|~", r)
-}
-
-// editDistance is the Levenshtein distance between two short ASCII strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // errSettings is returned by Build for a middleware whose Settings are not

@@ -120,10 +120,7 @@ func (ex *exchange) balanceKey(req *http1.Request) uint64 {
 			return upstream.HashKey(v)
 		}
 	case upstream.HashIP:
-		if ex.chain != nil {
-			return upstream.HashAddr(ex.fx.ClientIP)
-		}
-		return upstream.HashAddr(ex.cl.clientIP(ex.snap.TrustedProxies, req))
+		return upstream.HashAddr(ex.fx.ClientIP)
 	}
 	return 0 // no key: the cluster spreads such requests at random
 }

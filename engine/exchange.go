@@ -144,6 +144,9 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	cl.ex = ex
 	cl.state = csBusy
 
+	// The client as logged, limited and hashed: the peer, or the client a
+	// trusted proxy forwarded for.
+	ex.fx.ClientIP = cl.clientIP(snap.TrustedProxies, req)
 	ex.reqFraming = http1.RequestFraming(req)
 	hasBody := ex.reqFraming != http1.FramingNone
 	fail := func(status int, msg string, allow []byte) {

@@ -22,12 +22,13 @@ const parkTimeout = 10 * time.Second
 // Loop only.
 func (ex *exchange) startFilters(req *http1.Request, norm []byte) {
 	x := &ex.fx
+	ip := x.ClientIP // set by begin for every request
 	x.Reset(ex)
+	x.ClientIP = ip
 	x.Req = req
 	x.Method = req.Method
 	x.Path = norm
 	x.Params = &ex.cl.lp.params
-	x.ClientIP = ex.cl.clientIP(ex.snap.TrustedProxies, req)
 	x.Route = ex.route.Name
 	x.Now = epochWall + ex.tStart // precise: limiters and audit lines want it
 	x.RequestID = ex.requestID()

@@ -66,9 +66,6 @@ func (ex *exchange) observe() {
 		Consumer:  ex.fx.Consumer,
 		User:      ex.fx.Subject,
 	}
-	if !r.ClientIP.IsValid() {
-		r.ClientIP = ex.cl.addr
-	}
 	if ex.route != nil {
 		r.Route = ex.route.Name
 	}

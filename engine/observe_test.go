@@ -103,14 +103,15 @@ func TestAccessLog(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			up := startUpstream(t, echoHandler("a"))
 			path := filepath.Join(t.TempDir(), "access.log")
-			g := startGateway(t, oneCluster(up.addr, fmt.Sprintf("access_log: {path: %q, format: %s}", path, format), `  - name: logged
+			g := startGateway(t, oneCluster(up.addr, fmt.Sprintf("access_log: {path: %q, format: %s}\ntrusted_proxies: [127.0.0.1]", path, format), `  - name: logged
     match: {path: /l/*}
     cluster: up
 `), 1)
 			rc := dialRaw(t, g.addr)
 			rc.send("GET /l/a%22b%0A?q=1 HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-1\r\n\r\n")
 			rc.readResponse("GET")
-			rc.send("GET /missing HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-2\r\n\r\n")
+			// Behind a trusted proxy the logged client is the one it forwarded for.
+			rc.send("GET /missing HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-2\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
 			rc.readResponse("GET")
 			lines := waitLines(t, path, 2)
 			if format == "json" {
@@ -127,7 +128,7 @@ func TestAccessLog(t *testing.T) {
 				if a["duration_ms"].(float64) <= 0 || a["bytes_out"].(float64) < 100 || a["bytes_in"].(float64) < 20 {
 					t.Errorf("numbers: %s", lines[0])
 				}
-				if b["status"] != 404.0 || b["route"] != "" || b["request_id"] != "req-2" {
+				if b["status"] != 404.0 || b["route"] != "" || b["request_id"] != "req-2" || b["client_ip"] != "203.0.113.7" {
 					t.Errorf("404 line: %s", lines[1])
 				}
 				return
@@ -136,7 +137,7 @@ func TestAccessLog(t *testing.T) {
 			if !re.MatchString(lines[0]) {
 				t.Errorf("clf line %q", lines[0])
 			}
-			if !strings.Contains(lines[1], `"GET /missing HTTP/1.1" 404 `) {
+			if !strings.HasPrefix(lines[1], "203.0.113.7 ") || !strings.Contains(lines[1], `"GET /missing HTTP/1.1" 404 `) {
 				t.Errorf("clf 404 line %q", lines[1])
 			}
 		})

@@ -199,6 +199,11 @@ func (d *decoder) routes(e entry, c *Config) {
 			"strip_prefix":  func(e entry) { d.str(e, &r.StripPrefix) },
 			"preserve_host": func(e entry) { d.bool(e, &r.PreserveHost) },
 			"middleware":    func(e entry) { r.Middleware = d.strList(e) },
+			"metrics": func(e entry) {
+				var on bool
+				d.bool(e, &on)
+				r.Metrics = &on
+			},
 		})
 		c.Routes = append(c.Routes, r)
 	}

@@ -305,8 +305,22 @@ type Route struct {
 	// Middleware names instances from the top-level middleware map; they run
 	// in this order. Default none.
 	Middleware []string `yaml:"middleware"`
+	// Metrics (yaml `metrics`) overrides the top-level metrics switch for
+	// this route: false keeps a noisy route (health probes) out of the
+	// per-route series, true measures one route of a gateway that has them
+	// off. Default nil: the top-level setting.
+	Metrics *bool `yaml:"metrics"`
 	// Pos is where the route is written.
 	Pos Pos `yaml:"-"`
+}
+
+// MetricsOn reports whether the route keeps per-route metrics, given the
+// top-level switch.
+func (r *Route) MetricsOn(global bool) bool {
+	if r.Metrics != nil {
+		return *r.Metrics
+	}
+	return global
 }
 
 // Match selects requests for a route. Only Path is required.

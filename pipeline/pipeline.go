@@ -172,7 +172,7 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 			Cluster:      s.Clusters[rc.Cluster],
 			PreserveHost: rc.PreserveHost,
 		}
-		if cfg.Metrics {
+		if rc.MetricsOn(cfg.Metrics) {
 			r.Metrics = observe.NewRouteMetrics(rc.Name)
 		}
 		if len(rc.Middleware) > 0 {

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -98,5 +100,35 @@ routes: [{name: r, match: {path: /x}, cluster: a}]
 	}
 	if a.Retry.Attempts != 3 || !a.RetryOn(upstream.Retry503) || a.RetryOn(upstream.RetryTimeout) || b.Balancer() != upstream.RoundRobin {
 		t.Errorf("retry %+v", a.Retry)
+	}
+}
+
+// TestRouteMetricsOverride: a route's `metrics` beats the top-level switch
+// both ways, and an unset one follows it.
+func TestRouteMetricsOverride(t *testing.T) {
+	for _, global := range []bool{false, true} {
+		cfg, err := config.Parse("t.yaml", fmt.Appendf(nil, `
+metrics: %v
+clusters: {a: {targets: ["http://127.0.0.1:9001"]}}
+routes:
+  - {name: on, match: {path: /on}, cluster: a, metrics: true}
+  - {name: off, match: {path: /off}, cluster: a, metrics: false}
+  - {name: inherit, match: {path: /*}, cluster: a}
+`, global))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Build(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, r := range s.Routes {
+			got[r.Name] = r.Metrics != nil
+		}
+		if want := map[string]bool{"on": true, "off": false, "inherit": global}; !maps.Equal(got, want) {
+			t.Errorf("metrics: %v: routes with metrics %v, want %v", global, got, want)
+		}
+		s.Close()
 	}
 }

@@ -1,32 +1,6 @@
--- wrk -s bench/wrk/get.lua: plain GET of the URL's path; prints "status <code>: <count>"
--- lines in done(), which bench/report counts (every non-2xx is an error).
--- Defining response() makes wrk hand every response to Lua, which costs client CPU:
--- run.sh uses this script only with WRK_LUA=1.
+-- bench/wrk/get.lua: plain GET of the URL's path, plus the shared percentile lines (summary.lua).
+--   wrk -t1 -c64 -d10s --latency -s bench/wrk/get.lua http://127.0.0.1:18084/
+-- No response() hook (it would cost client CPU); WRK_STATUS=1 adds per-status counts.
 
-local threads = {}
-
-function setup(thread)
-   table.insert(threads, thread)
-end
-
-function init(args)
-   statuses = {} -- global: read back with thread:get in done()
-end
-
-function response(status, headers, body)
-   statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-   local total, codes = {}, {}
-   for _, t in ipairs(threads) do
-      for code, n in pairs(t:get("statuses")) do
-         if total[code] == nil then table.insert(codes, code) end
-         total[code] = (total[code] or 0) + n
-      end
-   end
-   table.sort(codes)
-   for _, code in ipairs(codes) do
-      io.write(string.format("status %d: %d\n", code, total[code]))
-   end
-end
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(dir .. "summary.lua")

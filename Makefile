@@ -7,7 +7,7 @@ PKGS     := ./...
 # (golang/go#75804, fixed in Go 1.27). 300000 inputs is 3-10 s a target here.
 FUZZTIME ?= 300000x
 
-.PHONY: build run test test-short fuzz bench bench-full lint clean
+.PHONY: build run test test-short fuzz bench bench-full bench-go lint clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/sluice
@@ -36,14 +36,20 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -timeout 0 ./$$pkg/ || exit 1; \
 	done
 
-# Micro-benchmarks beside the code, then the wrk comparison (direct, Sluice,
-# nginx when installed) described in docs/BENCHMARKS.md.
+# The wrk comparison (direct, Sluice, nginx and HAProxy when installed) of
+# bench/README.md, quick mode: 5 scenarios x 3 rounds x 2 s and the 10k idle
+# connections, about 3.5 min. Prints the table and writes a latency plot.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./http1/ ./router/ ./limiter/ ./breaker/ ./upstream/ ./filter/... ./observe/ ./engine/
 	bash bench/run.sh
 
-bench-full: build
+# Every scenario (64k, POST, keys, JWT variants, scale with -loops 2, sluice
+# with metrics + access log), 5 rounds x 10 s, after the micro-benchmarks.
+bench-full: build bench-go
 	FULL=1 bash bench/run.sh
+
+# Micro-benchmarks beside the code (allocations per op reported).
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./http1/ ./router/ ./limiter/ ./breaker/ ./upstream/ ./filter/... ./observe/ ./engine/
 
 # gofmt, vet and staticcheck (pinned in go.mod as a tool).
 lint:

@@ -20,6 +20,7 @@ type fakeRun struct {
 	socketErrs    [4]int         // connect, read, write, timeout
 	non2xx        int
 	proxyTicks    int // -1: no proxy_ticks line (direct)
+	proxySysTicks int // 0: no proxy_sys_ticks line (older runs)
 	upTicks       int
 }
 
@@ -51,6 +52,9 @@ func writeFake(t *testing.T, dir string, r fakeRun) {
 	fmt.Fprintf(&b, "wall_s: 5.000\nclk_tck: 100\n")
 	if r.proxyTicks >= 0 {
 		fmt.Fprintf(&b, "proxy_ticks: %d\n", r.proxyTicks)
+	}
+	if r.proxySysTicks > 0 {
+		fmt.Fprintf(&b, "proxy_sys_ticks: %d\n", r.proxySysTicks)
 	}
 	fmt.Fprintf(&b, "upstream_ticks: %d\n", r.upTicks)
 	name := filepath.Join(dir, "wrk", r.sc+"__"+r.tg+"__"+r.round+".txt")
@@ -86,7 +90,7 @@ func fixture(t *testing.T) string {
 		// sluice 100k/90k/80k against nginx 50k: paired 2.0/1.8/1.6
 		writeFake(t, dir, fakeRun{sc: "small-c64", tg: "sluice", round: rd, rps: float64(100000 - 10000*i),
 			requests: 500000 - 50000*i, p50: "700.00us", p99: "1.50ms", lua: luaPct(700, 2500),
-			proxyTicks: 250, upTicks: 120})
+			proxyTicks: 250, proxySysTicks: 210, upTicks: 120})
 		writeFake(t, dir, fakeRun{sc: "small-c64", tg: "nginx", round: rd, rps: 50000, requests: 250000,
 			p50: "0.80ms", p99: "1.60ms", proxyTicks: 490, upTicks: 100,
 			socketErrs: [4]int{0, 2, 0, 1}, non2xx: 5})

@@ -33,7 +33,7 @@ func proc(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ticks=%d rss_kib=%d fds=%d procs=%d\n", u.Ticks, u.RSSKiB, u.FDs, u.Procs)
+	fmt.Printf("ticks=%d sys_ticks=%d rss_kib=%d fds=%d procs=%d\n", u.Ticks, u.SysTicks, u.RSSKiB, u.FDs, u.Procs)
 	return nil
 }
 

@@ -24,6 +24,7 @@ type row struct {
 	sc, tg                       string
 	rps, p50, p99, p999          float64 // req/s; latencies in ms
 	cpuPct, cpuPer10k, perCPUSec float64
+	kernelPct                    float64 // share of the proxy's CPU spent in the kernel
 	xDirect, xNginx, xHaproxy    float64
 	xPlain                       float64
 	errs                         int64
@@ -42,18 +43,18 @@ func table(args []string, w, warn io.Writer) error {
 	d := loadRun(*dir, warn)
 	tgs := order(*targetsF, d.targets)
 
-	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | p99.9 | proxy CPU% | CPU-s per 10k req | req per CPU-s"+
+	fmt.Fprintln(w, "| scenario | target | req/s | p50 | p99 | p99.9 | proxy CPU% | kernel % | CPU-s per 10k req | req per CPU-s"+
 		" | x direct | x nginx | x haproxy | x plain | errors | spread |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, sc := range order(*scenariosF, d.scenarios) {
 		for _, tg := range tgs {
 			if len(d.rounds[cell{sc, tg}]) == 0 {
 				continue
 			}
 			r := d.row(sc, tg)
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
 				sc, tg, num(r.rps, "%.0f"), ms(r.p50), ms(r.p99), ms(r.p999),
-				num(r.cpuPct, "%.0f"), num(r.cpuPer10k, "%.3f"), num(r.perCPUSec, "%.0f"),
+				num(r.cpuPct, "%.0f"), num(r.kernelPct, "%.0f"), num(r.cpuPer10k, "%.3f"), num(r.perCPUSec, "%.0f"),
 				num(r.xDirect, "%.2f"), num(r.xNginx, "%.2f"), num(r.xHaproxy, "%.2f"), num(r.xPlain, "%.2f"),
 				r.errs, r.spread)
 		}
@@ -64,7 +65,7 @@ func table(args []string, w, warn io.Writer) error {
 // row summarises the rounds of one scenario and target.
 func (d *runData) row(sc, tg string) row {
 	rs := d.rounds[cell{sc, tg}]
-	var rps, p50, p99, p999, cpu, per10k, perSec []float64
+	var rps, p50, p99, p999, cpu, kernel, per10k, perSec []float64
 	out := row{sc: sc, tg: tg}
 	for _, r := range rs {
 		rps = append(rps, r.rps)
@@ -72,6 +73,9 @@ func (d *runData) row(sc, tg string) row {
 		p99 = append(p99, r.latency(99))
 		p999 = append(p999, r.latency(99.9))
 		cpu = append(cpu, r.cpuPct())
+		if r.proxyCPU > 0 && !math.IsNaN(r.proxySys) {
+			kernel = append(kernel, r.proxySys/r.proxyCPU*100)
+		}
 		// the cost of the component under test: the proxy, or for direct
 		// (no proxy) the upstream that answered the requests
 		c := r.proxyCPU
@@ -86,6 +90,7 @@ func (d *runData) row(sc, tg string) row {
 	}
 	out.rps, out.p50, out.p99, out.p999 = median(rps), median(p50), median(p99), median(p999)
 	out.cpuPct, out.cpuPer10k, out.perCPUSec = median(cpu), median(per10k), median(perSec)
+	out.kernelPct = median(kernel)
 	out.xDirect = d.paired(sc, tg, "direct")
 	out.xNginx = d.paired(sc, tg, "nginx")
 	out.xHaproxy = d.paired(sc, tg, "haproxy")

@@ -57,6 +57,9 @@ func TestTable(t *testing.T) {
 		{"small-c64/sluice", "CPU-s per 10k req", "0.056"},
 		{"small-c64/sluice", "req per CPU-s", "180000"},
 		{"small-c64/sluice", "proxy CPU%", "50"},
+		// 210 of 250 ticks in the kernel; "-" for runs without the line
+		{"small-c64/sluice", "kernel %", "84"},
+		{"small-c64/nginx", "kernel %", "-"},
 		// p99.9 from summary.lua's µs line; p50 too (it wins over wrk's own)
 		{"small-c64/sluice", "p99.9", "2.50ms"},
 		{"small-c64/sluice", "p50", "700us"},

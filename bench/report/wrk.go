@@ -15,18 +15,19 @@ type result struct {
 	pct      map[float64]float64 // latency in ms by percentile (50, 99.9, ...)
 	wall     float64             // measured wall time in seconds; 0 when unknown
 	proxyCPU float64             // CPU seconds of the proxy tree during the run
+	proxySys float64             // the kernel (stime) part of proxyCPU
 	upCPU    float64             // CPU seconds of the upstream during the run
 	errs     int64               // socket errors + non-2xx
 }
 
 // parseWrk reads one wrk file (see the package comment for its format).
 func parseWrk(file string) (result, error) {
-	r := result{rps: math.NaN(), requests: math.NaN(), proxyCPU: math.NaN(), upCPU: math.NaN()}
+	r := result{rps: math.NaN(), requests: math.NaN(), proxyCPU: math.NaN(), proxySys: math.NaN(), upCPU: math.NaN()}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return r, err
 	}
-	var tck, pt, ut float64 = 100, -1, -1
+	var tck, pt, pst, ut float64 = 100, -1, -1, -1
 	var non2xx, luaNon2xx int64
 	luaSeen := false
 	wrkPct, luaPct := map[float64]float64{}, map[float64]float64{}
@@ -73,6 +74,8 @@ func parseWrk(file string) (result, error) {
 			tck, _ = strconv.ParseFloat(f[1], 64)
 		case f[0] == "proxy_ticks:":
 			pt, _ = strconv.ParseFloat(f[1], 64)
+		case f[0] == "proxy_sys_ticks:":
+			pst, _ = strconv.ParseFloat(f[1], 64)
 		case f[0] == "upstream_ticks:":
 			ut, _ = strconv.ParseFloat(f[1], 64)
 		}
@@ -97,6 +100,9 @@ func parseWrk(file string) (result, error) {
 	}
 	if pt >= 0 && tck > 0 {
 		r.proxyCPU = pt / tck
+	}
+	if pst >= 0 && tck > 0 {
+		r.proxySys = pst / tck
 	}
 	if ut >= 0 && tck > 0 {
 		r.upCPU = ut / tck

@@ -12,6 +12,9 @@
 //	/          the default body (-body bytes; 12 gives "hello world\n")
 //	/4k.bin    4096 bytes
 //	/64k.bin   65536 bytes
+//	/svc<digits>/...  the default body: the 100-route scenario's paths
+//	           (/svc<i>/items/<n>); any path of that shape, so the route
+//	           count can change without touching the upstream
 //	other      404
 //
 // The same paths and sizes as the anchors' nginx upstream, so results compare.
@@ -60,6 +63,7 @@ func main() {
 		"/4k.bin":  newResponse(*status, "application/octet-stream", bytes.Repeat([]byte{'a'}, 4096)),
 		"/64k.bin": newResponse(*status, "application/octet-stream", bytes.Repeat([]byte{'b'}, 65536)),
 	}
+	srv.svc = srv.routes["/"]
 	srv.notFound = newResponse(404, "text/plain", []byte("not found\n"))
 	srv.date.Store(httpDate(time.Now()))
 	go func() {
@@ -148,6 +152,7 @@ func httpDate(t time.Time) *[]byte {
 
 type server struct {
 	routes   map[string]*response
+	svc      *response // answer for /svc<digits>/...: the default body
 	notFound *response
 	latency  time.Duration
 	date     atomic.Pointer[[]byte]
@@ -176,10 +181,7 @@ func (s *server) serve(c net.Conn) {
 			}
 			return
 		}
-		resp, ok := s.routes[string(req.path)] // no allocation: map lookup with string(bytes)
-		if !ok {
-			resp = s.notFound
-		}
+		resp := s.lookup(req.path)
 		if err := discardBody(br, &req); err != nil {
 			return
 		}
@@ -210,6 +212,37 @@ func (s *server) serve(c net.Conn) {
 			return
 		}
 	}
+}
+
+// lookup returns the prebuilt answer for a request path. It allocates
+// nothing (the map lookup with string(bytes) is optimised by the compiler).
+func (s *server) lookup(path []byte) *response {
+	if resp, ok := s.routes[string(path)]; ok {
+		return resp
+	}
+	if isSvcPath(path) {
+		return s.svc
+	}
+	return s.notFound
+}
+
+// isSvcPath reports whether p is "/svc" followed by one or more digits and
+// a '/', the shape of the 100-route scenario's paths (/svc<i>/items/<n>).
+// A byte loop: no allocation, no regexp.
+func isSvcPath(p []byte) bool {
+	const prefix = "/svc"
+	if len(p) < len(prefix)+2 || string(p[:len(prefix)]) != prefix {
+		return false
+	}
+	for i := len(prefix); i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '/':
+			return i > len(prefix) // at least one digit
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return false
 }
 
 // readHead parses the request line and headers. It allocates nothing.

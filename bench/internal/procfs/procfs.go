@@ -13,10 +13,13 @@ import (
 
 // Usage is summed over a process tree.
 type Usage struct {
-	Ticks  int64 // utime+stime in clock ticks (USER_HZ, 100 on Linux)
-	RSSKiB int64 // sum of VmRSS
-	FDs    int   // open descriptors
-	Procs  int   // processes counted
+	Ticks int64 // utime+stime in clock ticks (USER_HZ, 100 on Linux)
+	// SysTicks is the stime part of Ticks: time in the kernel on the
+	// tree's behalf (syscalls, and on loopback the peer's TCP receive path).
+	SysTicks int64
+	RSSKiB   int64 // sum of VmRSS
+	FDs      int   // open descriptors
+	Procs    int   // processes counted
 }
 
 // stat returns the fields of /proc/<pid>/stat after "(comm)": index 0 is the
@@ -78,6 +81,7 @@ func Read(root int) (Usage, error) {
 			ut, _ := strconv.ParseInt(string(f[11]), 10, 64)
 			st, _ := strconv.ParseInt(string(f[12]), 10, 64)
 			u.Ticks += ut + st
+			u.SysTicks += st
 		}
 		u.RSSKiB += vmRSS(pid)
 		if fds, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd"); err == nil {

@@ -37,8 +37,8 @@ fuzz:
 	done
 
 # The wrk comparison (direct, Sluice, nginx and HAProxy when installed) of
-# bench/README.md, quick mode: 5 scenarios x 3 rounds x 2 s and the 10k idle
-# connections, about 3.5 min. Prints the table and writes a latency plot.
+# bench/README.md, quick mode: 6 scenarios x 3 rounds x 2 s and the 10k idle
+# connections and the -loops 1/2 scaling row, about 4 min. Prints the table and writes a latency plot.
 bench: build
 	bash bench/run.sh
 

@@ -3,7 +3,7 @@
 # side by side in one run (rounds interleaved), then idle-connection memory, the table and the
 # latency plot. See bench/README.md.
 #
-#   bench/run.sh                                 # `make bench`: ~3.5 min
+#   bench/run.sh                                 # `make bench`: ~4 min
 #   FULL=1 bench/run.sh                          # `make bench-full`: every scenario, 5 x 10 s rounds
 #   SCENARIOS="small:64 routes:64" DURATION=1 REPS=1 IDLE_N=500 bench/run.sh   # a quick check
 #   SLUICE_CMD=/tmp/goproxy SLUICE_NAME=goproxy bench/run.sh   # another gateway in sluice's place
@@ -26,7 +26,7 @@ if [[ $FULL == 1 ]]; then
 else
     DURATION=${DURATION:-2}
     REPS=${REPS:-3}
-    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 routes:64 edge:64"}
+    SCENARIOS=${SCENARIOS:-"small:64 small:256 4k:64 routes:64 edge:64 scale:256"}
     PROXIES=${PROXIES:-"sluice sluice-l2 nginx haproxy"}
 fi
 # PROXIES: targets besides "direct". nginx and haproxy are skipped when not installed;

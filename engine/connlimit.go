@@ -37,6 +37,7 @@ const ipShards = 64
 // goroutine. The zero value is ready to use.
 type connCaps struct {
 	total     atomic.Int64 // admitted connections open now
+	upstream  atomic.Int64 // upstream connections open or being dialed
 	lingering atomic.Int64 // refused connections still lingering
 	shards    [ipShards]ipShard
 }
@@ -59,13 +60,14 @@ const (
 	refusedPerIP         // limits.max_connections_per_ip
 )
 
-// admit counts a new connection from addr against max (0 = no cap) and
-// perIP (0 = off) and reports whether it may stay. Per-address counts are
+// admit counts a new connection from addr against max (0 = no cap), perIP
+// (0 = off) and the descriptor budget (clients plus upstream connections;
+// 0 = unknown) and reports whether it may stay. Per-address counts are
 // kept even when perIP is 0, so a reload that turns the cap on sees the
 // connections already open. An invalid addr (not TCP) is only counted
 // globally. Any goroutine.
-func (k *connCaps) admit(addr netip.Addr, max, perIP int) refusal {
-	if n := k.total.Add(1); max > 0 && n > int64(max) {
+func (k *connCaps) admit(addr netip.Addr, max, perIP, budget int) refusal {
+	if n := k.total.Add(1); max > 0 && n > int64(max) || budget > 0 && n+k.upstream.Load() > int64(budget) {
 		k.total.Add(-1)
 		return refusedMax
 	}
@@ -104,6 +106,21 @@ func (k *connCaps) release(addr netip.Addr) {
 	s.mu.Unlock()
 }
 
+// openUpstream counts an upstream connection about to be dialed against the
+// descriptor budget (0 = unknown) and reports whether it may be. The two
+// counters are read apart, so racing loops may overshoot the budget by one
+// connection each; fdReserve absorbs that. Any goroutine.
+func (k *connCaps) openUpstream(budget int) bool {
+	if n := k.upstream.Add(1); budget > 0 && n+k.total.Load() > int64(budget) {
+		k.upstream.Add(-1)
+		return false
+	}
+	return true
+}
+
+// closeUpstream forgets a connection openUpstream counted. Any goroutine.
+func (k *connCaps) closeUpstream() { k.upstream.Add(-1) }
+
 // perIP returns the connections open from addr now. Any goroutine.
 func (k *connCaps) perIP(addr netip.Addr) int {
 	s := k.shard(addr)
@@ -128,7 +145,7 @@ func (k *connCaps) shard(addr netip.Addr) *ipShard {
 // Loop only.
 func (cl *client) admit() bool {
 	snap := cl.lp.e.Snapshot()
-	why := cl.lp.e.caps.admit(cl.addr, effectiveMax(snap.MaxConnections, cl.lp.e.fdCap), snap.MaxConnectionsPerIP)
+	why := cl.lp.e.caps.admit(cl.addr, snap.MaxConnections, snap.MaxConnectionsPerIP, cl.lp.e.fdBudget)
 	if why == admitted {
 		cl.counted = true
 		return true
@@ -171,41 +188,32 @@ func (cl *client) released() {
 	}
 }
 
-// fdReserve is what the descriptor-derived cap leaves for everything but
-// client/upstream pairs: refused connections lingering, listeners, pools'
-// idle surplus, log files, the admin API.
+// fdReserve is what the descriptor budget leaves for everything but client
+// and upstream connections: refused connections lingering, listeners, log
+// files, the admin API, and the overshoot of racing loops.
 const fdReserve = maxRefusedLingering + 256
 
-// fdConnectionCap is the most client connections the process's descriptor
-// limit carries with an upstream connection each. gnet v2.9.7 treats EMFILE
-// in accept as fatal and stops the whole engine (TestAcceptEMFILE…), so the
-// caps must refuse a connection well before accept could fail: the global
-// cap is never above this, whatever limits.max_connections says.
+// fdBudget is how many client and upstream connections, together, the
+// process's descriptor limit carries. gnet v2.9.7 treats EMFILE in accept as
+// fatal and stops the whole engine (TestAcceptEMFILE…), so connections must
+// be refused well before accept could fail: a client past the budget gets
+// the max_connections 503, and a request that would need a new upstream
+// connection past it gets a 503 too. Counting descriptors in use, not two
+// per client, lets idle keep-alive clients (which hold no upstream
+// connection) use the whole budget, as nginx's worker_connections does.
 // (Go raises the soft RLIMIT_NOFILE to the hard limit at start.)
-func fdConnectionCap() int {
+func fdBudget() int {
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return 0 // unknown: no descriptor-derived cap
+		return 0 // unknown: no descriptor budget
 	}
-	return connCapFor(lim.Cur)
+	return budgetFor(lim.Cur)
 }
 
-// connCapFor is fdConnectionCap for a descriptor limit of nofile.
-func connCapFor(nofile uint64) int {
+// budgetFor is fdBudget for a descriptor limit of nofile.
+func budgetFor(nofile uint64) int {
 	if nofile > 1<<30 {
 		nofile = 1 << 30
 	}
-	return max(int(nofile)-fdReserve, 32) / 2
-}
-
-// effectiveMax is the global cap to apply: the configured one (0 = none)
-// bounded by the descriptor-derived one (0 = unknown).
-func effectiveMax(configured, fdCap int) int {
-	switch {
-	case fdCap == 0:
-		return configured
-	case configured == 0 || configured > fdCap:
-		return fdCap
-	}
-	return configured
+	return max(int(nofile)-fdReserve, 32)
 }

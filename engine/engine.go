@@ -50,7 +50,7 @@ type Engine struct {
 	draining atomic.Bool
 	clients  atomic.Int64 // open client connections
 	caps     connCaps     // limits.max_connections and _per_ip counts
-	fdCap    int          // the cap the descriptor limit sets (connlimit.go); 0 = unknown
+	fdBudget int          // client + upstream connections the descriptor limit carries (connlimit.go); 0 = unknown
 	streams  atomic.Int64 // bodies moved off the loop so far (see stream.go)
 	idSeed   uint64
 }
@@ -72,7 +72,7 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 	e := &Engine{opts: opts, log: opts.Logger, booted: make(chan struct{}), served: make(chan struct{}), idSeed: newIDSeed()}
 	e.snap.Store(snap)
 	e.now.Store(time.Now().UnixNano())
-	e.fdCap = fdConnectionCap()
+	e.fdBudget = fdBudget()
 	return e
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
+	"github.com/sluicehq/sluice/observe"
 	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/upstream"
@@ -235,6 +236,15 @@ func (ex *exchange) connect() {
 		p.m.Reused.Inc()
 		up.attach(ex)
 		ex.send()
+		return
+	}
+	if !ex.cl.lp.e.caps.openUpstream(ex.cl.lp.e.fdBudget) {
+		// Out of descriptors: the gateway is full, the target is not at
+		// fault, so the try is cancelled, not failed (no breaker count).
+		observe.UpstreamRefusedFD.Inc()
+		ex.report(upstream.Cancelled)
+		ex.fx.AddResponseHeader("Retry-After", []byte("1"))
+		ex.respondError(503, "too many connections", nil, !ex.reqDone)
 		return
 	}
 	p.m.Fresh.Inc()

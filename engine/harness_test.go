@@ -38,6 +38,14 @@ func startGateway(t testing.TB, yml string, loops int) *gateway {
 // happens to them).
 func startGatewayOpts(t testing.TB, yml string, opts Options) *gateway {
 	t.Helper()
+	return startGatewayWith(t, yml, opts, nil)
+}
+
+// startGatewayWith is startGatewayOpts with a hook that adjusts the engine
+// after New and before Serve (the go statement orders its writes before
+// every loop's reads).
+func startGatewayWith(t testing.TB, yml string, opts Options, adjust func(*Engine)) *gateway {
+	t.Helper()
 	addr := freeAddr(t)
 	yml = strings.ReplaceAll(yml, "{{listen}}", addr)
 	cfg, err := config.Parse("test.yaml", []byte(yml))
@@ -61,6 +69,9 @@ func startGatewayOpts(t testing.TB, yml string, opts Options) *gateway {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	e := New(opts, snap)
+	if adjust != nil {
+		adjust(e)
+	}
 	g := &gateway{t: t, e: e, addr: addr, done: make(chan error, 1)}
 	go func() { g.done <- e.Serve() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

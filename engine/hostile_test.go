@@ -249,7 +249,7 @@ func TestConnCapsCounting(t *testing.T) {
 		{"no caps at all", "10.0.0.2", 0, 0, admitted},
 	}
 	for _, tc := range cases {
-		if got := k.admit(hcAddr(t, tc.addr), tc.max, tc.perIP); got != tc.want {
+		if got := k.admit(hcAddr(t, tc.addr), tc.max, tc.perIP, 0); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
 		}
 	}
@@ -682,7 +682,7 @@ func TestStreamedResponseToNonReaderOutlivesClientIdle(t *testing.T) {
 //
 // Not fixed: the fix belongs in gnet's acceptor. Sluice keeps its own
 // connections from getting there (the global cap is never above what
-// RLIMIT_NOFILE carries, connlimit.go fdConnectionCap), but descriptors
+// RLIMIT_NOFILE carries, connlimit.go fdBudget), but descriptors
 // taken by something else, as here, still stop it. The test is skipped
 // unless SLUICE_KNOWN_BUGS=1, and shows the day a gnet release fixes it.
 func TestAcceptEMFILEShutsDownGateway(t *testing.T) {

@@ -50,6 +50,7 @@ func (up *upConn) opened(c gnet.Conn) {
 func (up *upConn) dialFailed(err error) {
 	up.pool.dialing--
 	up.closed = true
+	up.lp.e.caps.closeUpstream()
 	ex := up.ex
 	up.ex = nil
 	if ex == nil || ex.up != up || ex.cl == nil || ex.cl.closed {
@@ -95,6 +96,7 @@ func (up *upConn) teardown() {
 		return
 	}
 	up.tornDown = true
+	up.lp.e.caps.closeUpstream()
 	if up.idleAt >= 0 {
 		up.pool.remove(up)
 		return

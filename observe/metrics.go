@@ -117,6 +117,9 @@ var (
 	// and limits.max_connections_per_ip (not counted as accepted).
 	ClientRefusedMax   = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="max_connections"}`)
 	ClientRefusedPerIP = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="per_ip"}`)
+	// Requests answered 503 because a new upstream connection would have
+	// passed the descriptor budget (clients + upstream connections).
+	UpstreamRefusedFD = metrics.GetOrCreateCounter(`sluice_upstream_connections_refused_total{reason="descriptors"}`)
 	// Parse failures and other requests rejected before a route matched
 	// (400, 404, 405, 408, 413, 414, 431) count here, by status.
 	unrouted [6]*metrics.Counter

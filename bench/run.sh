@@ -52,11 +52,11 @@ HAPROXY_ROUTES_PORT=${HAPROXY_ROUTES_PORT:-18088}
 UP_POOL=${UP_POOL:-${NGINX_KEEPALIVE:-256}} # idle upstream conns for nginx/HAProxy: sluice's max_idle_per_target
 SLUICE_CONFIG=${SLUICE_CONFIG:-configs/bench-auth.yaml} # relative to the repo root, or absolute
 SLUICE_LOOPS=${SLUICE_LOOPS:-1}
-SLUICE_GOMAXPROCS=${SLUICE_GOMAXPROCS:-$SLUICE_LOOPS}
+SLUICE_GOMAXPROCS=${SLUICE_GOMAXPROCS:-}    # empty: Sluice's default, loops + 1 (cmd/sluice/procs.go)
 SLUICE_CMD=${SLUICE_CMD:-}              # empty: `make build`, then bin/sluice -config $SLUICE_CONFIG -loops $SLUICE_LOOPS
 SLUICE_NAME=${SLUICE_NAME:-sluice}
 L2_LOOPS=${L2_LOOPS:-2}
-L2_GOMAXPROCS=${L2_GOMAXPROCS:-$L2_LOOPS}
+L2_GOMAXPROCS=${L2_GOMAXPROCS:-}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)}
@@ -280,9 +280,9 @@ log "output: $OUT_DIR"
 {
     echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "host:      $(uname -sr); $(nproc) cpus; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-    printf '%-11s%s\n' "$SLUICE_NAME:" "$SLUICE_CMD (GOMAXPROCS=$SLUICE_GOMAXPROCS); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)"
+    printf '%-11s%s\n' "$SLUICE_NAME:" "$SLUICE_CMD (GOMAXPROCS=${SLUICE_GOMAXPROCS:-loops+1}); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)"
     [[ " ${TARGETS[*]} " == *" sluice-l2 "* ]] &&
-        echo "sluice-l2: bin/sluice -loops $L2_LOOPS (GOMAXPROCS=$L2_GOMAXPROCS) on CPU $CPU_L2"
+        echo "sluice-l2: bin/sluice -loops $L2_LOOPS (GOMAXPROCS=${L2_GOMAXPROCS:-loops+1}) on CPU $CPU_L2"
     [[ " ${TARGETS[*]} " == *" nginx "* ]] &&
         echo "nginx:     $("$NGINX_BIN" -v 2>&1 | head -1 | sed 's/.*version: //'), $NGINX_WORKERS worker(s), keepalive $UP_POOL"
     [[ " ${TARGETS[*]} " == *" haproxy "* ]] &&

@@ -86,7 +86,7 @@ start_target() { # name: start it and wait until it serves every path correctly
         "$SLUICE_NAME")
             # GATEWAY_LISTEN / UPSTREAM_ADDR let stand-ins written to the anchors' contract run here too.
             # shellcheck disable=SC2016 # $0 is expanded by the inner bash
-            start_server "$SLUICE_NAME" "$CPU_PROXY" env GOMAXPROCS="$SLUICE_GOMAXPROCS" \
+            start_server "$SLUICE_NAME" "$CPU_PROXY" env ${SLUICE_GOMAXPROCS:+GOMAXPROCS=$SLUICE_GOMAXPROCS} \
                 SLUICE_BENCH_HS_SECRET="$BENCH_SECRET" \
                 GATEWAY_LISTEN="127.0.0.1:$SLUICE_PORT" UPSTREAM_ADDR="127.0.0.1:$UP_PORT" \
                 bash -c 'cd "$0" && exec '"$SLUICE_CMD" "$ROOT"
@@ -95,14 +95,14 @@ start_target() { # name: start it and wait until it serves every path correctly
             # The same config with metrics and an access log file on.
             sluice_config "$OBS_PORT" "$RUN/sluice-obs.yaml" -e 's|^metrics: false|metrics: true|' \
                 -e "s|^access_log: .*|access_log: {path: $RUN/access.log}|"
-            start_server sluice-obs "$CPU_PROXY" env GOMAXPROCS="$SLUICE_GOMAXPROCS" \
+            start_server sluice-obs "$CPU_PROXY" env ${SLUICE_GOMAXPROCS:+GOMAXPROCS=$SLUICE_GOMAXPROCS} \
                 SLUICE_BENCH_HS_SECRET="$BENCH_SECRET" \
                 "$ROOT/bin/sluice" -config "$RUN/sluice-obs.yaml" -loops "$SLUICE_LOOPS"
             ;;
         sluice-l2)
             # The same config with L2_LOOPS event loops on CPU_L2 (the scale scenario).
             sluice_config "$L2_PORT" "$RUN/sluice-l2.yaml"
-            start_server sluice-l2 "$CPU_L2" env GOMAXPROCS="$L2_GOMAXPROCS" \
+            start_server sluice-l2 "$CPU_L2" env ${L2_GOMAXPROCS:+GOMAXPROCS=$L2_GOMAXPROCS} \
                 SLUICE_BENCH_HS_SECRET="$BENCH_SECRET" \
                 "$ROOT/bin/sluice" -config "$RUN/sluice-l2.yaml" -loops "$L2_LOOPS"
             ;;

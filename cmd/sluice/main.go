@@ -97,9 +97,14 @@ func run(args []string, stderr io.Writer) int {
 		log.Info("demo upstream listening", "addr", addr)
 	}
 
+	loops := cfg.Server.Loops
+	if loops == 0 {
+		loops = runtime.GOMAXPROCS(0)
+	}
+	spareProcs(loops, log)
 	eng := engine.New(engine.Options{
 		Listen:       cfg.Listen,
-		Loops:        cfg.Server.Loops,
+		Loops:        loops,
 		ReusePort:    cfg.Server.ReusePort,
 		LockOSThread: cfg.Server.LockOSThread,
 		ReadBuffer:   cfg.Server.ReadBuffer.Int(),
@@ -145,10 +150,6 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	g.listening.Store(true)
-	loops := cfg.Server.Loops
-	if loops == 0 {
-		loops = runtime.GOMAXPROCS(0)
-	}
 	log.Info("sluice listening", "addr", cfg.Listen, "loops", loops, "routes", len(cfg.Routes), "config", cfgName(f.config))
 
 	if f.watchConfig {

@@ -373,7 +373,7 @@ read -r LOAD1 _ </proc/loadavg
 cat "$OUT_DIR/summary.md"
 
 # The latency plot (bench/report plot); a failure does not fail the run.
-if "$TOOL" plot -dir "$OUT_DIR" -out "$OUT_DIR/latency.png" >"$RUN/plot.log" 2>&1; then
+if "$TOOL" plot -dir "$OUT_DIR" -out "$OUT_DIR/latency.png" -targets "$ROWS" -scenarios "$SC_NAMES" >"$RUN/plot.log" 2>&1; then
     log "latency plot: $OUT_DIR/latency.png"
     if [[ $SAVE_PLOT == 1 ]]; then
         mkdir -p "$ROOT/docs/bench" && cp "$OUT_DIR/latency.png" "$ROOT/docs/bench/latency.png" &&

@@ -241,8 +241,8 @@ if [[ " ${TARGETS[*]} " == *" $SLUICE_NAME "* && $SLUICE_CMD == *"$SLUICE_CONFIG
 fi
 
 # Room for the idle test: 2 fds per connection covers a proxy that reserves an upstream fd per
-# client (HAProxy's maxconn check, sluice's connection cap). Raising the hard limit needs
-# CAP_SYS_RESOURCE; without it the current hard limit is used.
+# client (HAProxy's maxconn check); sluice needs one per idle client plus its 1280 reserve.
+# Raising the hard limit needs CAP_SYS_RESOURCE; without it the current hard limit is used.
 need=$(( 2 * IDLE_N + 2000 ))
 hard=$(ulimit -Hn)
 [[ $hard != unlimited ]] && (( hard < need )) && ulimit -Hn "$need" 2>/dev/null
@@ -253,8 +253,8 @@ if (( IDLE_N > 0 && soft < IDLE_N + 200 )); then
     log "ulimit -n is $(ulimit -n): lowering IDLE_N from $IDLE_N to $(( $(ulimit -n) - 200 ))"
     IDLE_N=$(( $(ulimit -n) - 200 ))
 fi
-(( IDLE_N > 0 && soft < need )) &&
-    log "note: fd limit $soft < 2 per idle conn + 2000: sluice caps client conns near (limit - reserve) / 2 and answers 503 past it"
+(( IDLE_N > 0 && soft < IDLE_N + 1500 )) &&
+    log "note: fd limit $soft < idle conns + 1280: sluice keeps clients + upstream conns under limit - 1280 and answers 503 past it"
 HAPROXY_MAXCONN=$(( IDLE_N + 500 > 4096 ? IDLE_N + 500 : 4096 ))
 for t in upstream "${PROXY_TARGETS[@]}"; do
     for port in $(port_of "$t") $(port_of "$t" routes); do

@@ -115,26 +115,9 @@ routes:
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	a := &adminClient{t: t, base: "http://" + adminAddr, token: token, c: client}
-	get := func(path string) int {
-		resp, err := client.Get("http://" + listen + path)
-		if err != nil {
-			return 0
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitFor("/readyz 200", func() bool { c, _ := a.get("/readyz"); return c == 200 })
-	waitFor("the first config", func() bool { return get("/a/x") == 200 })
+	get := func(path string) int { return statusOf(client, "http://"+listen+path) }
+	waitFor(t, &logs, "/readyz 200", func() bool { c, _ := a.get("/readyz"); return c == 200 })
+	waitFor(t, &logs, "the first config", func() bool { return get("/a/x") == 200 })
 
 	// Token: /healthz without it, everything else needs it.
 	if c, body := a.do("GET", "/healthz", ""); c != 200 || !strings.Contains(body, `"ok"`) {
@@ -246,7 +229,7 @@ routes:
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	stopped = true
-	waitFor("/readyz 503 while draining", func() bool { c, _ := a.get("/readyz"); return c == 503 })
+	waitFor(t, &logs, "/readyz 503 while draining", func() bool { c, _ := a.get("/readyz"); return c == 503 })
 	if c, body := a.get("/readyz"); c != 503 || !strings.Contains(body, "draining") {
 		t.Errorf("/readyz during the drain: %d %s", c, body)
 	}
@@ -319,27 +302,10 @@ routes:
 	go func() { code <- run([]string{"-config", file, "-shutdown-delay", "1m"}, &logs) }()
 	client := &http.Client{Timeout: 5 * time.Second}
 	a := &adminClient{t: t, base: "http://" + adminAddr, c: client}
-	get := func() int {
-		resp, err := client.Get("http://" + listen + "/a/x")
-		if err != nil {
-			return 0
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitFor("ready", func() bool { c, _ := a.get("/readyz"); return c == 200 && get() == 200 })
+	get := func() int { return statusOf(client, "http://"+listen+"/a/x") }
+	waitFor(t, &logs, "ready", func() bool { c, _ := a.get("/readyz"); return c == 200 && get() == 200 })
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	waitFor("/readyz 503", func() bool { c, _ := a.get("/readyz"); return c == 503 })
+	waitFor(t, &logs, "/readyz 503", func() bool { c, _ := a.get("/readyz"); return c == 503 })
 	if st := get(); st != 200 {
 		t.Errorf("during the shutdown delay a request got %d; it must still be served", st)
 	}

@@ -33,6 +33,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// statusOf GETs url with c and returns the status, 0 when the request
+// failed; the body is drained so the connection is reused.
+func statusOf(c *http.Client, url string) int {
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitFor polls ok until it holds, failing the test with the gateway's log
+// after 5 s.
+func waitFor(t *testing.T, logs *syncBuffer, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestSIGHUPReloadsAndKeepsServingOnError runs the gateway in-process on a
 // config file, rewrites the file and sends SIGHUP: the new routes serve; a
 // broken file is rejected with file:line:column and the previous config
@@ -64,25 +88,8 @@ routes:
 	code := make(chan int, 1)
 	go func() { code <- run([]string{"-config", file}, &logs) }()
 
-	get := func(path string) int {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; log:\n%s", what, logs.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	waitFor("first config", func() bool { return get("/a/x") == 200 })
+	get := func(path string) int { return statusOf(http.DefaultClient, "http://"+addr+path) }
+	waitFor(t, &logs, "first config", func() bool { return get("/a/x") == 200 })
 	if st := get("/b/x"); st != 404 {
 		t.Fatalf("/b/x before reload: %d, want 404", st)
 	}
@@ -91,13 +98,13 @@ routes:
 		t.Fatal(err)
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	waitFor("reloaded routes", func() bool { return get("/b/x") == 200 && get("/a/x") == 404 })
+	waitFor(t, &logs, "reloaded routes", func() bool { return get("/b/x") == 200 && get("/a/x") == 404 })
 
 	if err := os.WriteFile(file, []byte(strings.Replace(cfgFor("/c"), "cluster: up", "cluster: nope", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	waitFor("reload failure logged", func() bool { return strings.Contains(logs.String(), "reload failed") })
+	waitFor(t, &logs, "reload failure logged", func() bool { return strings.Contains(logs.String(), "reload failed") })
 	if !strings.Contains(logs.String(), file+":7:") {
 		t.Errorf("reload error lacks file:line:column:\n%s", logs.String())
 	}

@@ -1,15 +1,19 @@
 package jwt
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/hmac"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/sluicehq/sluice/filter"
 )
@@ -115,17 +119,51 @@ func TestRejections(t *testing.T) {
 		// Control bytes in claims nobody maps to a header are harmless.
 		{"CRLF in an unmapped claim", []string{bearer(rs.token(t, claims(good(map[string]any{"note": "a\r\nb"})), nil))}, "", ""},
 	}
+	// Why each refusal happened: in sluice_jwt_rejections_total and a
+	// debug log line, never in the answer.
+	reasons := map[string]string{
+		"no Authorization": "missing", "Basic credentials": "missing", "empty bearer": "missing",
+		"two Authorization headers": "ambiguous", "garbage": "malformed", "expired": "expired",
+		"not yet valid": "not_yet_valid", "issued in the future": "issued_in_future",
+		"wrong issuer": "bad_issuer", "wrong audience": "bad_audience",
+		"missing required claim": "missing_claim", "missing exp": "missing_claim",
+		"kid path traversal, HS256 with empty key": "algorithm", "kid SQL injection": "algorithm",
+		"jku to a forged key": "bad_signature", "RS->HS confusion": "algorithm", "alg none": "algorithm",
+		"ES256 token": "algorithm", "CRLF in a mapped claim": "unsafe_claim", "NUL in a mapped claim": "unsafe_claim",
+	}
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			counter := func(reason string) uint64 {
+				return metrics.GetOrCreateCounter(`sluice_jwt_rejections_total{middleware="a",reason="` + reason + `"}`).Get()
+			}
+			reason := reasons[tc.name]
+			before := counter(reason)
 			got := run(f, exchange(nil, "", tc.headers...))
 			if tc.msg == "" {
 				if got.verdict != filter.Continue {
 					t.Fatalf("rejected: %+v", got)
 				}
+				if logs.Len() > 0 {
+					t.Errorf("an accepted token logged: %s", logs.String())
+				}
 				return
 			}
 			if got.verdict != filter.Respond || got.status != 401 || got.message != tc.msg || got.response != tc.www || got.upstream != "" {
 				t.Errorf("got %+v, want 401 %q with %q", got, tc.msg, tc.www)
+			}
+			if reason == "" {
+				t.Fatalf("no reason listed for %q", tc.name)
+			}
+			if n := counter(reason) - before; n != 1 {
+				t.Errorf("sluice_jwt_rejections_total{reason=%q} moved by %d, want 1", reason, n)
+			}
+			if line := logs.String(); !strings.Contains(line, "level=DEBUG msg=\"jwt token rejected\" middleware=a reason="+reason+" err=") {
+				t.Errorf("debug log lacks the reason %s:\n%s", reason, line)
 			}
 		})
 	}

@@ -17,17 +17,20 @@ type Record struct {
 	RequestID []byte
 	ClientIP  netip.Addr
 	Method    []byte
-	Path      []byte // normalised path; the query is not logged
-	Minor     int    // HTTP/1.x minor version of the request
-	Status    int    // 0: the client got no response
-	BytesIn   int64  // request head and body read from the client
-	BytesOut  int64  // response head and body written to the client
-	Total     time.Duration
-	Upstream  time.Duration // to the upstream's response head; 0 without one
-	Route     string
-	Target    string // upstream address, "" if none was reached
-	Consumer  []byte
-	User      []byte
+	Path      []byte // normalised path; nil for a request refused before its target parsed
+	// Query is the query string without '?', secrets already redacted
+	// (AppendLogQuery); nil when the target had no '?'.
+	Query    []byte
+	Minor    int   // HTTP/1.x minor version of the request
+	Status   int   // 0: the client got no response
+	BytesIn  int64 // request head and body read from the client
+	BytesOut int64 // response head and body written to the client
+	Total    time.Duration
+	Upstream time.Duration // to the upstream's response head; 0 without one
+	Route    string
+	Target   string // upstream address, "" if none was reached
+	Consumer []byte
+	User     []byte
 }
 
 // AccessLog writes one line per request (JSON, or the common log format
@@ -89,6 +92,7 @@ func (a *AccessLog) Dropped() uint64 { return a.w.Dropped() }
 func (a *AccessLog) Close() error { return a.w.Close() }
 
 // appendJSONRecord writes r as one JSON object with a fixed key order.
+// The query is its own field ("" without one), so paths aggregate cleanly.
 // Durations are milliseconds with microsecond precision.
 func appendJSONRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"time":"`...)
@@ -103,6 +107,8 @@ func appendJSONRecord(b []byte, r *Record) []byte {
 	b = AppendJSONEscaped(b, r.Method)
 	b = append(b, `","path":"`...)
 	b = AppendJSONEscaped(b, r.Path)
+	b = append(b, `","query":"`...)
+	b = AppendJSONEscaped(b, r.Query)
 	b = append(b, `","status":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, `,"bytes_in":`...)
@@ -125,7 +131,8 @@ func appendJSONRecord(b []byte, r *Record) []byte {
 }
 
 // appendCLF writes r in the common log format (host ident user [time]
-// "request" status bytes), followed by the request ID, the total and
+// "request" status bytes; the request line's target is path?query, as
+// nginx's $request), followed by the request ID, the total and
 // upstream milliseconds, the route and the target:
 //
 //	127.0.0.1 - alice [27/Nov/2026:08:00:00 +0000] "GET /a HTTP/1.1" 200 512 "req-1" 1.204 0.981 users 127.0.0.1:9001
@@ -143,6 +150,10 @@ func appendCLF(b []byte, r *Record) []byte {
 	b = appendCLFQuoted(b, r.Method)
 	b = append(b, ' ')
 	b = appendCLFQuoted(b, r.Path)
+	if r.Query != nil {
+		b = append(b, '?')
+		b = appendCLFQuoted(b, r.Query)
+	}
 	if r.Minor == 0 {
 		b = append(b, ` HTTP/1.0" `...)
 	} else {

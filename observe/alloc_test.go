@@ -46,3 +46,11 @@ func TestRouteMetricsRequestDoesNotAllocate(t *testing.T) {
 		t.Errorf("Unrouted allocates %.2f times per request", n)
 	}
 }
+
+func TestAppendLogQueryDoesNotAllocate(t *testing.T) {
+	q := []byte("q=1&access_token=abc&page=2")
+	buf := make([]byte, 0, 128)
+	if n := testing.AllocsPerRun(10_000, func() { buf = AppendLogQuery(buf[:0], q) }); n != 0 {
+		t.Errorf("AppendLogQuery allocates %.2f times", n)
+	}
+}

@@ -23,8 +23,8 @@ func TestReason(t *testing.T) {
 	if got := Reason(errors.New("something else")); got != "other" {
 		t.Errorf("unknown error: %q", got)
 	}
-	// A token that is expired and unsigned reports the check that failed
-	// first in the verifier's wrap, not both.
+	// An error wrapping two sentinels gets one label: the first in
+	// reasons' order, so the metric's label set stays fixed.
 	if got := Reason(fmt.Errorf("%w: %w", ErrExpired, ErrMalformed)); got != "expired" {
 		t.Errorf("joined: %q", got)
 	}

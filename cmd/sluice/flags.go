@@ -41,7 +41,7 @@ type flags struct {
 }
 
 func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
-	f := &flags{readBuffer: 64 << 10}
+	f := &flags{readBuffer: 64 << 10, writeBuffer: 64 << 10} // the config defaults
 	fs := flag.NewFlagSet("sluice", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.config, "config", "", "config `file` (YAML); empty runs the embedded quickstart with its demo upstreams")
@@ -50,7 +50,7 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	fs.BoolVar(&f.reusePort, "reuseport", true, "one SO_REUSEPORT listener per loop (server.reuseport)")
 	fs.BoolVar(&f.lockOSThread, "lock-os-thread", false, "pin each event loop to an OS thread (server.lock_os_thread)")
 	fs.Var(&f.readBuffer, "read-buffer", "per-loop read buffer, e.g. 64KiB (server.read_buffer)")
-	fs.Var(&f.writeBuffer, "write-buffer", "socket send buffer, e.g. 256KiB; 0 = kernel default (server.write_buffer)")
+	fs.Var(&f.writeBuffer, "write-buffer", "socket send buffer (SO_SNDBUF), e.g. 256KiB; 0 = kernel default (server.write_buffer)")
 	fs.Var(&f.maxConns, "max-conns", "cap on open client connections, all loops together; past it a 503 and close; 0 = only the cap the fd limit sets (limits.max_connections)")
 	fs.IntVar(&f.maxIdle, "upstream-max-idle", 128, "idle keep-alive connections per upstream target per loop, all clusters (cluster pool.max_idle_per_target)")
 	fs.DurationVar(&f.idleTimeout, "upstream-idle-timeout", 90*time.Second, "close idle upstream connections after this, all clusters (cluster pool.idle_timeout)")

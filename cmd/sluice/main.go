@@ -93,6 +93,8 @@ func run(args []string, stderr io.Writer) int {
 	}
 	level := new(slog.LevelVar) // a reload may change it
 	level.Set(logLevel(cfg.Server.LogLevel))
+	// From here on every line goes through log, so log_format: json
+	// yields JSON lines only, failures included.
 	log := newLogger(stderr, cfg.Server.LogFormat, level)
 	slog.SetDefault(log) // breaker and health transitions log through the default logger
 	snap.Start()
@@ -100,7 +102,7 @@ func run(args []string, stderr io.Writer) int {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
 			snap.Close()
-			fmt.Fprintln(stderr, err)
+			log.Error("cannot start the CPU profile", "err", err)
 			return 1
 		}
 		defer stop()
@@ -143,7 +145,7 @@ func run(args []string, stderr io.Writer) int {
 		g.admin = admin.New(admin.Options{Gateway: g, Token: token, Pprof: f.adminPprof, Logger: log})
 		addr, err := g.admin.Start(cfg.Admin)
 		if err != nil {
-			fmt.Fprintf(stderr, "admin listener %s: %v\n", cfg.Admin, err)
+			log.Error("admin listener failed", "addr", cfg.Admin, "err", err)
 			return 1
 		}
 		defer closeAdmin(g.admin)
@@ -159,7 +161,7 @@ func run(args []string, stderr io.Writer) int {
 	err = eng.Ready(readyCtx)
 	readyCancel()
 	if err != nil {
-		fmt.Fprintf(stderr, "listen %s: %v\n", cfg.Listen, errors.Join(err, drainErr(served)))
+		log.Error("listener failed", "addr", cfg.Listen, "err", errors.Join(err, drainErr(served)))
 		return 1
 	}
 	g.listening.Store(true)

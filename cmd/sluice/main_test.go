@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +128,40 @@ func TestDefaultsAgree(t *testing.T) {
 	}
 	if strings.Contains(string(ref), "No types exist") {
 		t.Error("configs/reference.yaml still says no middleware types exist")
+	}
+}
+
+// TestStartFailureLogsAsJSON: with log_format json, a listener that cannot
+// bind is reported as a JSON log line too (exit 1), not as bare text.
+func TestStartFailureLogsAsJSON(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := writeFile(t, fmt.Sprintf(`listen: %q
+admin: ""
+server: {loops: 1, reuseport: false, log_format: json}
+access_log: {enabled: false}
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+routes:
+  - {name: r, match: {path: /x}, cluster: a}
+`, busy.Addr().String()))
+	var out bytes.Buffer
+	if code := run([]string{"-config", cfg}, &out); code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out.String())
+	}
+	sawFailure := false
+	for line := range strings.Lines(out.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+			continue
+		}
+		sawFailure = sawFailure || m["msg"] == "listener failed" && m["level"] == "ERROR"
+	}
+	if !sawFailure {
+		t.Errorf("no listener failed line:\n%s", out.String())
 	}
 }

@@ -147,17 +147,12 @@ func appendCLF(b []byte, r *Record) []byte {
 	b = append(b, " ["...)
 	b = append(b, clfSeconds.get(r.Start)...)
 	b = append(b, `] "`...)
-	b = appendCLFQuoted(b, r.Method)
-	b = append(b, ' ')
-	b = appendCLFQuoted(b, r.Path)
-	if r.Query != nil {
-		b = append(b, '?')
-		b = appendCLFQuoted(b, r.Query)
-	}
-	if r.Minor == 0 {
-		b = append(b, ` HTTP/1.0" `...)
+	if len(r.Method) == 0 && len(r.Path) == 0 {
+		// Refused before a request line parsed (a 408 for a head that
+		// never finished): "-", as Apache writes it.
+		b = append(b, `-" `...)
 	} else {
-		b = append(b, ` HTTP/1.1" `...)
+		b = appendCLFRequest(b, r)
 	}
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ' ')
@@ -172,6 +167,27 @@ func appendCLF(b []byte, r *Record) []byte {
 	b = appendCLFField(b, r.Route)
 	b = append(b, ' ')
 	return appendCLFField(b, r.Target)
+}
+
+// appendCLFRequest writes the request line's method, target and version,
+// closing the quote.
+func appendCLFRequest(b []byte, r *Record) []byte {
+	b = appendCLFQuoted(b, r.Method)
+	b = append(b, ' ')
+	if len(r.Path) == 0 {
+		b = append(b, '-') // a 414: the target was not kept
+	}
+	b = appendCLFQuoted(b, r.Path)
+	if r.Query != nil {
+		b = append(b, '?')
+		b = appendCLFQuoted(b, r.Query)
+	}
+	if r.Minor == 0 {
+		b = append(b, ` HTTP/1.0" `...)
+	} else {
+		b = append(b, ` HTTP/1.1" `...)
+	}
+	return b
 }
 
 // appendCLFField writes a space-free field, "-" when empty.

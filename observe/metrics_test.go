@@ -81,7 +81,12 @@ func TestExpositionHasHelpAndType(t *testing.T) {
 			t.Errorf("%s: TYPE %s, want %s", want.name, f.Type, want.typ)
 		}
 	}
+	// Every family the library writes on Linux has its own text, not the
+	// generic fallback (which is there for families a library upgrade adds).
 	for name, f := range fams {
+		if f.Help == escapeHelp(genericHelp(name)) {
+			t.Errorf("%s: only the generic HELP; add it to help or runtimeHelp", name)
+		}
 		if strings.HasPrefix(name, "sluice_") && f.Help != escapeHelp(help[name]) {
 			t.Errorf("%s: HELP %q is not its own text", name, f.Help)
 		}

@@ -15,8 +15,9 @@ import (
 // leaves HELP empty; WritePrometheus fills it in from help.
 func init() { metrics.ExposeMetadata(true) }
 
-// help is each family's HELP text. Families of the Go runtime and the
-// process that are not listed get a generic text naming their source.
+// help is the HELP text of each of Sluice's families; runtimeHelp has the
+// Go runtime's and the process's, and any other family gets a generic
+// text naming its source.
 // Keep in step with docs/METRICS.md (TestHelpMatchesMetricsDoc).
 var help = map[string]string{
 	"sluice_requests_total":                               "Finished requests by route, method and status class; route=\"\" for requests answered before routing (parse errors, 404, 405, 408, 413, 414, 431).",
@@ -44,7 +45,18 @@ var help = map[string]string{
 	"sluice_config_last_reload_success_timestamp_seconds": "Unix time the running config was installed.",
 }
 
-// genericHelp is the HELP of a family help does not list.
+// helpFor is family's HELP text.
+func helpFor(family string) string {
+	if h, ok := help[family]; ok {
+		return h
+	}
+	if h, ok := runtimeHelp[family]; ok {
+		return h
+	}
+	return genericHelp(family)
+}
+
+// genericHelp is the HELP of a family no table lists.
 func genericHelp(family string) string {
 	switch {
 	case strings.HasPrefix(family, "go_"):
@@ -66,10 +78,7 @@ func WritePrometheus(w io.Writer) error {
 		if rest, ok := bytes.CutPrefix(line, []byte("# HELP ")); ok {
 			name, text, _ := strings.Cut(strings.TrimSuffix(string(rest), "\n"), " ")
 			if text == "" {
-				text = help[name]
-				if text == "" {
-					text = genericHelp(name)
-				}
+				text = helpFor(name)
 			}
 			bw.WriteString("# HELP " + name + " " + escapeHelp(text) + "\n")
 			continue

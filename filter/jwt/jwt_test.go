@@ -143,6 +143,7 @@ func TestRejections(t *testing.T) {
 			}
 			reason := reasons[tc.name]
 			before := counter(reason)
+			f.rejects.second.Store(0) // a fresh debug-line budget per case (all run at the same now)
 			got := run(f, exchange(nil, "", tc.headers...))
 			if tc.msg == "" {
 				if got.verdict != filter.Continue {
@@ -293,5 +294,32 @@ func TestCacheHitAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("cache hit: %v allocations per request", n)
+	}
+}
+
+// TestRejectionLogBudget: a flood of bad tokens writes at most
+// debugLinesPerSecond debug lines a second (they are written on the event
+// loop), while the metric counts every one.
+func TestRejectionLogBudget(t *testing.T) {
+	t.Setenv("JWT_BUDGET_SECRET", "a-secret-for-the-log-budget-test-0123456789")
+	f := mustBuild(t, t.TempDir(), "  flood: {type: jwt, algorithms: [HS256], secret_env: JWT_BUDGET_SECRET}\n", "flood")
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(prev)
+	counter := metrics.GetOrCreateCounter(`sluice_jwt_rejections_total{middleware="flood",reason="malformed"}`)
+	before := counter.Get()
+	for sec := range 2 {
+		for range 50 {
+			x := exchange(nil, "", bearer("not-a-token"))
+			x.Now = now.Add(time.Duration(sec) * time.Second).UnixNano()
+			run(f, x)
+		}
+	}
+	if n := strings.Count(logs.String(), "jwt token rejected"); n != 2*debugLinesPerSecond {
+		t.Errorf("%d debug lines over two seconds, want %d", n, 2*debugLinesPerSecond)
+	}
+	if n := counter.Get() - before; n != 100 {
+		t.Errorf("metric counted %d of 100 refusals", n)
 	}
 }

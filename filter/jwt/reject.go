@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -56,6 +57,28 @@ func reasonIndex(name string) int {
 type rejections struct {
 	middleware string // label value, quoted
 	c          [len(reasonNames)]atomic.Pointer[metrics.Counter]
+	// The debug line is written on the event loop, synchronously: a flood
+	// of bad tokens must not turn into a flood of blocking writes. At most
+	// debugLinesPerSecond lines a second per filter; the metric still
+	// counts every refusal.
+	second, lines atomic.Int64
+}
+
+// debugLinesPerSecond bounds a filter's rejection lines.
+const debugLinesPerSecond = 10
+
+// logBudget reports whether one more debug line fits this second (now in
+// unix nanoseconds). Any goroutine; two loops crossing a second boundary
+// at once may let a line or two more through, which is harmless.
+func (r *rejections) logBudget(now int64) bool {
+	if now == 0 {
+		now = time.Now().UnixNano()
+	}
+	sec := now / int64(time.Second)
+	if old := r.second.Load(); old != sec && r.second.CompareAndSwap(old, sec) {
+		r.lines.Store(0)
+	}
+	return r.lines.Add(1) <= debugLinesPerSecond
 }
 
 func newRejections(middleware string) *rejections {
@@ -74,11 +97,11 @@ func (r *rejections) inc(reason int) {
 
 // rejected records why a token was refused: the metric always, a debug
 // line when debug logging is on (checked first, so the common case
-// allocates nothing). Any loop.
+// allocates nothing) and the per-second budget allows. Any loop.
 func (f *Filter) rejected(x *filter.Exchange, reason int, err error) {
 	f.rejects.inc(reason)
 	log := slog.Default()
-	if !log.Enabled(context.Background(), slog.LevelDebug) {
+	if !log.Enabled(context.Background(), slog.LevelDebug) || !f.rejects.logBudget(x.Now) {
 		return
 	}
 	log.Debug("jwt token rejected",

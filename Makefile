@@ -6,11 +6,14 @@ PKGS     := ./...
 # clean run with "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27). 300000 inputs is 3-10 s a target here.
 FUZZTIME ?= 300000x
+# What `sluice -version` prints: the nearest tag and commit, or "devel"
+# outside a git checkout.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 .PHONY: build run test test-short fuzz bench bench-full bench-go lint clean
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/sluice
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/sluice
 
 # Runs the embedded quickstart: the gateway on 127.0.0.1:8080 in front of two
 # built-in demo upstreams. Try: curl localhost:8080/api/users/42

@@ -12,7 +12,8 @@
 //	GET  /debug/pprof/   Go profiles, only with Options.Pprof
 //
 // Answers are JSON (except /metrics and pprof); errors are
-// {"error":"…"}. The package knows nothing of signals, flags or the engine:
+// {"error":"…"}. Without a token, a request whose Host is not a loopback
+// name or address gets 403 (DNS-rebinding protection, host.go). The package knows nothing of signals, flags or the engine:
 // cmd/sluice implements Gateway and wires it up.
 package admin
 
@@ -112,6 +113,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
 		// A liveness probe must work without the secret.
 		s.healthz(w, r)
+		return
+	}
+	if !s.token.required() && !hostAllowed(r) {
+		// DNS-rebinding protection; see host.go.
+		writeError(w, http.StatusForbidden, "Host refused: without admin_token_env the admin API answers only loopback names and addresses in Host (localhost, 127.0.0.1, [::1])")
 		return
 	}
 	if !s.token.allows(r) {

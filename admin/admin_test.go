@@ -31,7 +31,7 @@ func TestEndpoints(t *testing.T) {
 		{"ready", "GET", "/readyz", 200, []string{`"status": "ready"`}, nil},
 		{"routes in config order, methods upper-cased, header values redacted", "GET", "/routes", 200, []string{
 			`"name": "users"`, `"path": "/api/users/*"`, `"GET"`, `"POST"`, `"cluster": "users"`, `"strip_prefix": "/api"`,
-			`"middleware": [`, `"keys"`, `"X-Internal-Token": "[redacted]"`, `"X-Version": "2"`, `"name": "plain"`, `"methods": []`,
+			`"middleware": [`, `"keys"`, `"X-Internal-Token": "[redacted]"`, `"X-Version": "[redacted]"`, `"X-Origin-Verify": "[redacted]"`, `"name": "plain"`, `"methods": []`,
 		}, nil},
 		{"clusters sorted, breaker state or off", "GET", "/clusters", 200, []string{
 			`"name": "plain"`, `"breaker": "off"`, `"name": "users"`, `"balancer": "least_request"`,
@@ -75,11 +75,13 @@ func TestEndpoints(t *testing.T) {
 func TestConfigHidesSecrets(t *testing.T) {
 	gw := &fakeGateway{run: newRunning(t, testYAML)}
 	_, _, body := do(t, New(Options{Gateway: gw}), "GET", "/config", "")
-	for _, secret := range []string{keyHash, "hunter2", "JWT_SECRET_VAR_NAME", "ADMIN_TEST_TOKEN_VAR"} {
+	for _, secret := range []string{keyHash, "hunter2", "cdn-shared-5ecret-value", "JWT_SECRET_VAR_NAME", "ADMIN_TEST_TOKEN_VAR"} {
 		if strings.Contains(body, secret) {
 			t.Errorf("/config shows %q:\n%s", secret, body)
 		}
 	}
+	// A header match value is hidden under any header name; the names stay.
+	containsAll(t, body, `"X-Origin-Verify": "[redacted]"`, `"X-Version": "[redacted]"`)
 	containsAll(t, body, `"key_sha256": "[redacted]"`, `"secret_env": "[redacted]"`, `"admin_token_env": "[redacted]"`,
 		`"secret_file": ""`, `"keep_authorization": false`)
 	decode[map[string]any](t, body)

@@ -25,6 +25,9 @@ func (t *tokenCheck) set(tok string) {
 	t.sum.Store(&sum)
 }
 
+// required reports whether a token is configured. Any goroutine.
+func (t *tokenCheck) required() bool { return t.sum.Load() != nil }
+
 // allows reports whether r may use the API: no token is configured, or r
 // carries `Authorization: Bearer <token>`. Any goroutine.
 func (t *tokenCheck) allows(r *http.Request) bool {

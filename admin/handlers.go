@@ -5,7 +5,7 @@ import (
 	"net/http/pprof"
 	"strings"
 
-	"github.com/VictoriaMetrics/metrics"
+	"github.com/sluicehq/sluice/observe"
 )
 
 // allow answers 405 unless r's method is one of methods (GET implies HEAD).
@@ -116,7 +116,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	metrics.WritePrometheus(w, true)
+	_ = observe.WritePrometheus(w)
 }
 
 // servePprof serves net/http/pprof's handlers; the package's own

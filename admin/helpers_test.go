@@ -39,7 +39,7 @@ middleware:
     secret_env: JWT_SECRET_VAR_NAME
 routes:
   - name: users
-    match: {path: /api/users/*, methods: [get, post], headers: {X-Internal-Token: hunter2-header-value, X-Version: "2"}}
+    match: {path: /api/users/*, methods: [get, post], headers: {X-Internal-Token: hunter2-header-value, X-Version: "2", X-Origin-Verify: cdn-shared-5ecret-value}}
     cluster: users
     strip_prefix: /api
     middleware: [keys]
@@ -95,13 +95,20 @@ func newRunning(t *testing.T, text string) *Running {
 }
 
 // do sends one request to h and returns the status, headers and body.
+// Host is 127.0.0.1:9901, as curl would send it to the default admin
+// address, unless hdr sets "Host".
 func do(t *testing.T, h http.Handler, method, path, token string, hdr ...string) (int, http.Header, string) {
 	t.Helper()
 	r := httptest.NewRequest(method, path, nil)
+	r.Host = "127.0.0.1:9901"
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			r.Host = hdr[i+1]
+			continue
+		}
 		r.Header.Set(hdr[i], hdr[i+1])
 	}
 	w := httptest.NewRecorder()

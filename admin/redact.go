@@ -14,10 +14,13 @@ const redacted = "[redacted]"
 //
 //  1. By key: the value under any key whose name contains one of
 //     sensitiveParts (case-insensitive, '-' read as '_'), or ends in "_key",
-//     is replaced whole, subtrees included; so are match header values
-//     such as `X-Internal-Token: …`. Absent and empty values and booleans
-//     are kept: they carry no secret and show what is (not) set.
-//  2. By shape, whatever the key: strings that look like key material
+//     is replaced whole, subtrees included. Absent and empty values and
+//     booleans are kept: they carry no secret and show what is (not) set.
+//  2. Every value of a route's `match: {headers: …}`, whatever the header's
+//     name: a route matching on a shared secret (`X-Origin-Verify: …`,
+//     the CDN-to-origin pattern) names it as it likes, so key names
+//     cannot tell. The header names stay, to show what a route requires.
+//  3. By shape, whatever the key: strings that look like key material
 //     (32+ hex digits such as a key_sha256 in a consumers list, a JWT,
 //     a PEM block, a password hash) and the password and sensitive query
 //     parameters of URLs (http://user:pw@host/?token=…).
@@ -46,28 +49,53 @@ func sensitiveKey(key string) bool {
 
 // redact returns a copy of the tree v (object, []any, scalars) with the
 // rules above applied. v is not modified.
-func redact(v any) any {
+func redact(v any) any { return redactIn(v, "") }
+
+// redactIn is redact for a value found under the key parent ("" at the
+// top and inside lists).
+func redactIn(v any, parent string) any {
 	switch x := v.(type) {
 	case object:
 		out := make(object, len(x))
 		for i, m := range x {
-			if sensitiveKey(m.key) && !harmless(m.val) {
+			switch {
+			case sensitiveKey(m.key) && !harmless(m.val):
 				out[i] = member{m.key, redacted}
-			} else {
-				out[i] = member{m.key, redact(m.val)}
+			case parent == "match" && m.key == "headers":
+				out[i] = member{m.key, redactValues(m.val)}
+			default:
+				out[i] = member{m.key, redactIn(m.val, m.key)}
 			}
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = redact(e)
+			out[i] = redactIn(e, "")
 		}
 		return out
 	case string:
 		return redactString(x)
 	}
 	return v
+}
+
+// redactValues hides every non-empty value of a header mapping, keeping
+// the names (rule 2).
+func redactValues(v any) any {
+	o, ok := v.(object)
+	if !ok {
+		return redact(v)
+	}
+	out := make(object, len(o))
+	for i, m := range o {
+		if harmless(m.val) {
+			out[i] = m
+		} else {
+			out[i] = member{m.key, redacted}
+		}
+	}
+	return out
 }
 
 // harmless reports whether a value carries nothing worth hiding: absent,

@@ -41,8 +41,9 @@ type matchView struct {
 	Path    string   `json:"path"`
 	Methods []string `json:"methods"` // [] = any method
 	Host    string   `json:"host,omitempty"`
-	// Headers are the exact header values required, redacted like /config
-	// (a route may match on a shared secret header).
+	// Headers are the header names required, each value shown as
+	// "[redacted]" as in /config (a route may match on a shared secret
+	// header under any name).
 	Headers object `json:"headers,omitempty"`
 }
 
@@ -57,7 +58,7 @@ func routeViews(c *config.Config) []routeView {
 			m.Headers = append(m.Headers, member{name, r.Match.Headers[name]})
 		}
 		if m.Headers != nil {
-			m.Headers = redact(m.Headers).(object)
+			m.Headers = redactValues(m.Headers).(object)
 		}
 		out = append(out, routeView{
 			Name: r.Name, Match: m, Cluster: r.Cluster, StripPrefix: r.StripPrefix,

@@ -62,3 +62,39 @@ func Message(err error) string {
 	}
 	return MsgInvalid
 }
+
+// Reason classifies a verification error for logs and metrics: a short
+// snake_case word from a fixed set, so it can be a metric label. The client
+// never sees it (Message says only "expired" or "invalid").
+//
+//	malformed, algorithm, unknown_kid, no_key, key_mismatch, bad_signature,
+//	expired, not_yet_valid, issued_in_future, bad_issuer, bad_audience,
+//	missing_claim, claim_type, other
+func Reason(err error) string {
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}
+
+// reasons is checked in order; the first sentinel err wraps wins.
+var reasons = [...]struct {
+	err  error
+	name string
+}{
+	{ErrExpired, "expired"},
+	{ErrNotYetValid, "not_yet_valid"},
+	{ErrIssuedInFuture, "issued_in_future"},
+	{ErrSignature, "bad_signature"},
+	{ErrUnknownKey, "unknown_kid"},
+	{ErrKeyNotFound, "no_key"},
+	{ErrKeyMismatch, "key_mismatch"},
+	{ErrAlgorithm, "algorithm"},
+	{ErrIssuer, "bad_issuer"},
+	{ErrAudience, "bad_audience"},
+	{ErrMissingClaim, "missing_claim"},
+	{ErrClaimType, "claim_type"},
+	{ErrMalformed, "malformed"},
+}

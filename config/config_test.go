@@ -69,7 +69,7 @@ func TestParseValues(t *testing.T) {
 	src := `listen: ":8080"
 admin: ""
 demo_upstreams: [127.0.0.1:9001]
-server: {loops: 4, reuseport: false, lock_os_thread: true, read_buffer: 128KiB, write_buffer: 0, drain_timeout: 0s, log_level: debug}
+server: {loops: 4, reuseport: false, lock_os_thread: true, read_buffer: 128KiB, write_buffer: 0, drain_timeout: 0s, log_level: debug, log_format: json}
 limits: {max_header_bytes: 16KiB, max_uri_bytes: 4096, max_body_bytes: 0}
 timeouts: {client_header: 5s, client_idle: 2m}
 clusters:
@@ -93,7 +93,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantServer := Server{Loops: 4, ReusePort: false, LockOSThread: true, ReadBuffer: 128 * KiB, DrainTimeout: 0, LogLevel: "debug"}
+	wantServer := Server{Loops: 4, ReusePort: false, LockOSThread: true, ReadBuffer: 128 * KiB, DrainTimeout: 0, LogLevel: "debug", LogFormat: "json"}
 	if c.Server != wantServer {
 		t.Errorf("server = %+v", c.Server)
 	}
@@ -307,6 +307,11 @@ func TestParseErrors(t *testing.T) {
 				`2:8 admin: invalid port "99999"`,
 				`3:18 demo_upstreams[0]: invalid port "0"`,
 			},
+		},
+		{
+			name: "unknown log format",
+			src:  "server:\n  log_format: yaml\n",
+			want: []string{`2:15 server.log_format: unknown log format "yaml" (use text or json)`},
 		},
 		{
 			// Everything wrong in one file is reported in one pass, in file

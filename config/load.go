@@ -101,6 +101,7 @@ func (d *decoder) server(e entry, s *Server) {
 		"write_buffer":   func(e entry) { d.size(e, &s.WriteBuffer) },
 		"drain_timeout":  func(e entry) { d.duration(e, &s.DrainTimeout) },
 		"log_level":      func(e entry) { d.str(e, &s.LogLevel) },
+		"log_format":     func(e entry) { d.str(e, &s.LogFormat) },
 	})
 }
 

@@ -103,6 +103,10 @@ type Server struct {
 	// LogLevel (yaml `log_level`) is debug, info, warn or error. Default
 	// "info".
 	LogLevel string `yaml:"log_level"`
+	// LogFormat (yaml `log_format`) is how operational log lines (not the
+	// access log) are written to standard error: "text" (default,
+	// key=value) or "json" (one object per line, for log shippers).
+	LogFormat string `yaml:"log_format"`
 }
 
 // Limits caps what one request may send (yaml `limits:`).
@@ -371,6 +375,7 @@ func Default() *Config {
 			WriteBuffer:  64 * KiB,
 			DrainTimeout: Duration(30 * time.Second),
 			LogLevel:     "info",
+			LogFormat:    "text",
 		},
 		Limits: Limits{
 			MaxHeaderBytes: 32 * KiB,

@@ -156,6 +156,11 @@ func (k *checker) server() {
 	default:
 		k.errf("server.log_level", "unknown log level %q (use debug, info, warn or error)", s.LogLevel)
 	}
+	switch s.LogFormat {
+	case "text", "json":
+	default:
+		k.errf("server.log_format", "unknown log format %q (use text or json)", s.LogFormat)
+	}
 }
 
 // maxConnections bounds limits.max_connections: far above any fd limit, low

@@ -122,7 +122,7 @@ func (cl *client) serve() {
 			return
 		}
 		if err != nil {
-			cl.reject(http1.StatusOf(err), strings.TrimPrefix(err.Error(), "http1: "))
+			cl.reject(http1.StatusOf(err), strings.TrimPrefix(err.Error(), "http1: "), req, int64(len(buf)))
 			return
 		}
 		cl.begin(snap, n)
@@ -154,14 +154,24 @@ func (cl *client) hasInput() bool {
 }
 
 // reject answers a request the gateway could not parse, then closes: after a
-// framing error the rest of the stream cannot be trusted. Loop only.
-func (cl *client) reject(status int, msg string) {
+// framing error the rest of the stream cannot be trusted. req is what the
+// parser made of it (nil for a header timeout), in the bytes received; both
+// only go to the access log. Loop only.
+func (cl *client) reject(status int, msg string, req *http1.Request, in int64) {
 	var id [idLen]byte
 	cl.lp.newRequestID(&id)
 	ex := exchange{cl: cl, clientMinor: 1}
 	ex.setID(id[:])
 	observe.Unrouted(status)
 	ex.respondError(status, msg, nil, true)
+	if !ex.wrote {
+		return // the client was already gone: nothing was answered
+	}
+	var method, path, query []byte
+	if req != nil {
+		method, path, query = req.Method, req.Path, req.Query
+	}
+	cl.logRefused(&ex, method, path, query, in)
 }
 
 // finished is called when the exchange in flight has written its whole
@@ -229,7 +239,7 @@ func (cl *client) sweep(now int64, draining bool) {
 		}
 	case csHead:
 		if now >= cl.deadline {
-			cl.reject(408, "request header timeout")
+			cl.reject(408, "request header timeout", nil, int64(cl.c.InboundBuffered()))
 		}
 	case csBusy:
 		if cl.ex != nil {

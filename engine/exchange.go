@@ -80,6 +80,8 @@ type exchange struct {
 	method               [16]byte
 	methodLen            int
 	logPath              []byte
+	logQuery             []byte // redacted query; nil without '?' (hasQuery false)
+	hasQuery             bool
 }
 
 func (lp *loop) getExchange() *exchange {
@@ -108,7 +110,7 @@ func (lp *loop) release(ex *exchange) {
 	resp := ex.resp
 	resp.Reset() // keep the header slice's capacity
 	ex.fx.Reset(nil)
-	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], logPath: ex.logPath[:0], gen: ex.gen + 1}
+	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], logPath: ex.logPath[:0], logQuery: ex.logQuery[:0], gen: ex.gen + 1}
 	if len(lp.free) < 1024 {
 		lp.free = append(lp.free, ex)
 	}
@@ -130,6 +132,8 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	ex.methodLen = copy(ex.method[:], req.Method)
 	if snap.AccessLog != nil {
 		ex.logPath = append(ex.logPath[:0], req.Path...)
+		ex.hasQuery = req.Query != nil
+		ex.logQuery = observe.AppendLogQuery(ex.logQuery[:0], req.Query)
 	}
 	ex.clientMinor = req.Minor
 	ex.keepAlive = req.KeepAlive

@@ -29,6 +29,9 @@ type loop struct {
 	req    http1.Request
 	norm   []byte
 	params router.Params
+	// logQuery holds the redacted query of a refused request's access-log
+	// line while it is formatted (logRefused).
+	logQuery []byte
 
 	iov     [][]byte // scratch for writev
 	out     []byte   // scratch for response heads; written at once, gnet copies what is left

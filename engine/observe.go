@@ -57,6 +57,7 @@ func (ex *exchange) observe() {
 		ClientIP:  ex.fx.ClientIP,
 		Method:    method,
 		Path:      ex.logPath,
+		Query:     ex.logQuery,
 		Minor:     ex.clientMinor,
 		Status:    status,
 		BytesIn:   in,
@@ -66,11 +67,42 @@ func (ex *exchange) observe() {
 		Consumer:  ex.fx.Consumer,
 		User:      ex.fx.Subject,
 	}
+	if !ex.hasQuery {
+		r.Query = nil
+	}
 	if ex.route != nil {
 		r.Route = ex.route.Name
 	}
 	if ex.target != nil {
 		r.Target = ex.target.Addr
+	}
+	log.Log(&r)
+}
+
+// logRefused writes the access-log line of a request refused before it had
+// an exchange (400, 408, 414, 431, …): route and target empty, method and
+// path as far as the parser got (nil when it did not, and always for a
+// header timeout, whose request never finished), duration 0. in is the
+// bytes the client had sent. Loop only; no allocation.
+func (cl *client) logRefused(ex *exchange, method, path, query []byte, in int64) {
+	log := cl.lp.e.Snapshot().AccessLog
+	if log == nil {
+		return
+	}
+	r := observe.Record{
+		Start:     epochWall + nanotime(),
+		RequestID: ex.requestID(),
+		ClientIP:  cl.addr,
+		Method:    method,
+		Path:      path,
+		Minor:     ex.clientMinor,
+		Status:    ex.fx.Status,
+		BytesIn:   in,
+		BytesOut:  ex.bytesOut,
+	}
+	if query != nil {
+		cl.lp.logQuery = observe.AppendLogQuery(cl.lp.logQuery[:0], query)
+		r.Query = cl.lp.logQuery
 	}
 	log.Log(&r)
 }

@@ -108,19 +108,26 @@ func TestAccessLog(t *testing.T) {
     cluster: up
 `), 1)
 			rc := dialRaw(t, g.addr)
-			rc.send("GET /l/a%22b%0A?q=1 HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-1\r\n\r\n")
+			rc.send("GET /l/a%22b%0A?q=1&access_token=s3cr3t-t0ken HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-1\r\n\r\n")
 			rc.readResponse("GET")
 			// Behind a trusted proxy the logged client is the one it forwarded for.
 			rc.send("GET /missing HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-2\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
 			rc.readResponse("GET")
-			lines := waitLines(t, path, 2)
+			// A request the parser refuses is logged too, route empty.
+			bad := dialRaw(t, g.addr)
+			bad.send("GET /l/x?q=2 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+			bad.readResponse("GET")
+			lines := waitLines(t, path, 3)
+			if strings.Contains(strings.Join(lines, "\n"), "s3cr3t") {
+				t.Errorf("a query secret reached the log:\n%s", strings.Join(lines, "\n"))
+			}
 			if format == "json" {
 				var a, b map[string]any
 				if err := json.Unmarshal([]byte(lines[0]), &a); err != nil {
 					t.Fatalf("%q: %v", lines[0], err)
 				}
 				_ = json.Unmarshal([]byte(lines[1]), &b)
-				for k, want := range map[string]any{"request_id": "req-1", "method": "GET", "path": "/l/a%22b%0A", "status": 200.0, "route": "logged", "target": up.addr, "client_ip": "127.0.0.1"} {
+				for k, want := range map[string]any{"request_id": "req-1", "method": "GET", "path": "/l/a%22b%0A", "query": "q=1&access_token=[redacted]", "status": 200.0, "route": "logged", "target": up.addr, "client_ip": "127.0.0.1"} {
 					if a[k] != want {
 						t.Errorf("%s = %v, want %v (line %s)", k, a[k], want, lines[0])
 					}
@@ -128,17 +135,25 @@ func TestAccessLog(t *testing.T) {
 				if a["duration_ms"].(float64) <= 0 || a["bytes_out"].(float64) < 100 || a["bytes_in"].(float64) < 20 {
 					t.Errorf("numbers: %s", lines[0])
 				}
-				if b["status"] != 404.0 || b["route"] != "" || b["request_id"] != "req-2" || b["client_ip"] != "203.0.113.7" {
+				if b["status"] != 404.0 || b["route"] != "" || b["request_id"] != "req-2" || b["client_ip"] != "203.0.113.7" || b["query"] != "" {
 					t.Errorf("404 line: %s", lines[1])
+				}
+				var c map[string]any
+				_ = json.Unmarshal([]byte(lines[2]), &c)
+				if c["status"] != 400.0 || c["route"] != "" || c["method"] != "GET" || c["path"] != "/l/x" || c["query"] != "q=2" || c["client_ip"] != "127.0.0.1" || c["request_id"] == "" {
+					t.Errorf("400 line: %s", lines[2])
 				}
 				return
 			}
-			re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /l/a%22b%0A HTTP/1\.1" 200 \d+ "req-1" [\d.]+ [\d.]+ logged 127\.0\.0\.1:\d+$`)
+			re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /l/a%22b%0A\?q=1&access_token=\[redacted\] HTTP/1\.1" 200 \d+ "req-1" [\d.]+ [\d.]+ logged 127\.0\.0\.1:\d+$`)
 			if !re.MatchString(lines[0]) {
 				t.Errorf("clf line %q", lines[0])
 			}
 			if !strings.HasPrefix(lines[1], "203.0.113.7 ") || !strings.Contains(lines[1], `"GET /missing HTTP/1.1" 404 `) {
 				t.Errorf("clf 404 line %q", lines[1])
+			}
+			if !strings.Contains(lines[2], `"GET /l/x?q=2 HTTP/1.1" 400 `) || !strings.HasSuffix(lines[2], " - -") {
+				t.Errorf("clf 400 line %q", lines[2])
 			}
 		})
 	}

@@ -17,17 +17,20 @@ type Record struct {
 	RequestID []byte
 	ClientIP  netip.Addr
 	Method    []byte
-	Path      []byte // normalised path; the query is not logged
-	Minor     int    // HTTP/1.x minor version of the request
-	Status    int    // 0: the client got no response
-	BytesIn   int64  // request head and body read from the client
-	BytesOut  int64  // response head and body written to the client
-	Total     time.Duration
-	Upstream  time.Duration // to the upstream's response head; 0 without one
-	Route     string
-	Target    string // upstream address, "" if none was reached
-	Consumer  []byte
-	User      []byte
+	Path      []byte // normalised path; nil for a request refused before its target parsed
+	// Query is the query string without '?', secrets already redacted
+	// (AppendLogQuery); nil when the target had no '?'.
+	Query    []byte
+	Minor    int   // HTTP/1.x minor version of the request
+	Status   int   // 0: the client got no response
+	BytesIn  int64 // request head and body read from the client
+	BytesOut int64 // response head and body written to the client
+	Total    time.Duration
+	Upstream time.Duration // to the upstream's response head; 0 without one
+	Route    string
+	Target   string // upstream address, "" if none was reached
+	Consumer []byte
+	User     []byte
 }
 
 // AccessLog writes one line per request (JSON, or the common log format
@@ -89,6 +92,7 @@ func (a *AccessLog) Dropped() uint64 { return a.w.Dropped() }
 func (a *AccessLog) Close() error { return a.w.Close() }
 
 // appendJSONRecord writes r as one JSON object with a fixed key order.
+// The query is its own field ("" without one), so paths aggregate cleanly.
 // Durations are milliseconds with microsecond precision.
 func appendJSONRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"time":"`...)
@@ -103,6 +107,8 @@ func appendJSONRecord(b []byte, r *Record) []byte {
 	b = AppendJSONEscaped(b, r.Method)
 	b = append(b, `","path":"`...)
 	b = AppendJSONEscaped(b, r.Path)
+	b = append(b, `","query":"`...)
+	b = AppendJSONEscaped(b, r.Query)
 	b = append(b, `","status":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, `,"bytes_in":`...)
@@ -125,7 +131,8 @@ func appendJSONRecord(b []byte, r *Record) []byte {
 }
 
 // appendCLF writes r in the common log format (host ident user [time]
-// "request" status bytes), followed by the request ID, the total and
+// "request" status bytes; the request line's target is path?query, as
+// nginx's $request), followed by the request ID, the total and
 // upstream milliseconds, the route and the target:
 //
 //	127.0.0.1 - alice [27/Nov/2026:08:00:00 +0000] "GET /a HTTP/1.1" 200 512 "req-1" 1.204 0.981 users 127.0.0.1:9001
@@ -140,13 +147,12 @@ func appendCLF(b []byte, r *Record) []byte {
 	b = append(b, " ["...)
 	b = append(b, clfSeconds.get(r.Start)...)
 	b = append(b, `] "`...)
-	b = appendCLFQuoted(b, r.Method)
-	b = append(b, ' ')
-	b = appendCLFQuoted(b, r.Path)
-	if r.Minor == 0 {
-		b = append(b, ` HTTP/1.0" `...)
+	if len(r.Method) == 0 && len(r.Path) == 0 {
+		// Refused before a request line parsed (a 408 for a head that
+		// never finished): "-", as Apache writes it.
+		b = append(b, `-" `...)
 	} else {
-		b = append(b, ` HTTP/1.1" `...)
+		b = appendCLFRequest(b, r)
 	}
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ' ')
@@ -161,6 +167,27 @@ func appendCLF(b []byte, r *Record) []byte {
 	b = appendCLFField(b, r.Route)
 	b = append(b, ' ')
 	return appendCLFField(b, r.Target)
+}
+
+// appendCLFRequest writes the request line's method, target and version,
+// closing the quote.
+func appendCLFRequest(b []byte, r *Record) []byte {
+	b = appendCLFQuoted(b, r.Method)
+	b = append(b, ' ')
+	if len(r.Path) == 0 {
+		b = append(b, '-') // a 414: the target was not kept
+	}
+	b = appendCLFQuoted(b, r.Path)
+	if r.Query != nil {
+		b = append(b, '?')
+		b = appendCLFQuoted(b, r.Query)
+	}
+	if r.Minor == 0 {
+		b = append(b, ` HTTP/1.0" `...)
+	} else {
+		b = append(b, ` HTTP/1.1" `...)
+	}
+	return b
 }
 
 // appendCLFField writes a space-free field, "-" when empty.

@@ -3,6 +3,7 @@ package observe
 import (
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -14,7 +15,11 @@ import (
 // address, middleware), never raw paths or client addresses, so their
 // cardinality is bounded by the config. Every object the hot path touches
 // is created once (per route or cluster, when a snapshot is built) and
-// updated with atomics or a short mutex: no allocation per request.
+// updated with atomics or a short mutex: no allocation per request. The
+// request counter is the exception that proves it: its series (route x
+// method x status class) are created on first use, so /metrics lists only
+// combinations that happened, and the steady state is an atomic load and
+// add (requestCounters).
 
 // Methods counted by name; anything else is "other".
 var methodNames = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
@@ -30,9 +35,33 @@ var (
 	overheadBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .1, 1}
 )
 
+// requestCounters are the sluice_requests_total series of one route, by
+// method and status class, each created the first time it is counted.
+type requestCounters struct {
+	route string // the route label, already quoted
+	c     [len(methodNames)][len(statusClasses)]atomic.Pointer[metrics.Counter]
+}
+
+// inc counts one request. Any goroutine; allocates only the first time a
+// (method, class) pair is seen (two loops racing there get the same
+// counter from the set).
+func (r *requestCounters) inc(method, class int) {
+	p := &r.c[method][class]
+	c := p.Load()
+	if c == nil {
+		m := methodNames[method]
+		if r.route == `""` {
+			m = "" // answered before routing: the method may not even parse
+		}
+		c = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_requests_total{route=%s,method=%q,status=%q}`, r.route, m, statusClasses[class]))
+		p.Store(c)
+	}
+	c.Inc()
+}
+
 // RouteMetrics are one route's request metrics.
 type RouteMetrics struct {
-	requests [len(methodNames)][len(statusClasses)]*metrics.Counter
+	requests requestCounters
 	total    *metrics.PrometheusHistogram
 	upstream *metrics.PrometheusHistogram
 	overhead *metrics.PrometheusHistogram
@@ -44,13 +73,8 @@ type RouteMetrics struct {
 // them on first use; a route that survives a reload keeps its series.
 // Off the hot path (it allocates).
 func NewRouteMetrics(name string) *RouteMetrics {
-	r := &RouteMetrics{}
 	q := strconv.Quote(name)
-	for m, method := range methodNames {
-		for s, class := range statusClasses {
-			r.requests[m][s] = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_requests_total{route=%s,method=%q,status=%q}`, q, method, class))
-		}
-	}
+	r := &RouteMetrics{requests: requestCounters{route: q}}
 	r.total = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_request_duration_seconds{route=%s}`, q), latencyBuckets)
 	r.upstream = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_upstream_duration_seconds{route=%s}`, q), latencyBuckets)
 	r.overhead = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_gateway_overhead_seconds{route=%s}`, q), overheadBuckets)
@@ -68,7 +92,7 @@ func (r *RouteMetrics) Request(method []byte, status int, total, upstream, overh
 	if class < 0 || class >= len(statusClasses) {
 		class = 0
 	}
-	r.requests[methodIndex(method)][class].Inc()
+	r.requests.inc(methodIndex(method), class)
 	r.total.Update(total.Seconds())
 	if upstream > 0 {
 		r.upstream.Update(upstream.Seconds())
@@ -121,15 +145,10 @@ var (
 	// passed the descriptor budget (clients + upstream connections).
 	UpstreamRefusedFD = metrics.GetOrCreateCounter(`sluice_upstream_connections_refused_total{reason="descriptors"}`)
 	// Parse failures and other requests rejected before a route matched
-	// (400, 404, 405, 408, 413, 414, 431) count here, by status.
-	unrouted [6]*metrics.Counter
+	// (400, 404, 405, 408, 413, 414, 431) count here, by status class,
+	// with route="" and method="".
+	unrouted = requestCounters{route: `""`}
 )
-
-func init() {
-	for i, class := range statusClasses {
-		unrouted[i] = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_requests_total{route="",method="",status=%q}`, class))
-	}
-}
 
 // Unrouted counts a request answered before it had a route.
 // Any goroutine; no allocation.
@@ -138,7 +157,7 @@ func Unrouted(status int) {
 	if class < 0 || class >= len(statusClasses) {
 		class = 0
 	}
-	unrouted[class].Inc()
+	unrouted.inc(0, class)
 }
 
 // Upstream health metrics are updated on transitions and checks, which are

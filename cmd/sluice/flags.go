@@ -26,7 +26,9 @@ type flags struct {
 	idleTimeout  time.Duration
 	drainTimeout time.Duration
 	logLevel     string
+	logFormat    string
 	cpuProfile   string
+	version      bool
 
 	admin         string
 	adminPprof    bool
@@ -39,7 +41,7 @@ type flags struct {
 }
 
 func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
-	f := &flags{readBuffer: 64 << 10}
+	f := &flags{readBuffer: 64 << 10, writeBuffer: 64 << 10} // the config defaults
 	fs := flag.NewFlagSet("sluice", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.config, "config", "", "config `file` (YAML); empty runs the embedded quickstart with its demo upstreams")
@@ -48,19 +50,21 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	fs.BoolVar(&f.reusePort, "reuseport", true, "one SO_REUSEPORT listener per loop (server.reuseport)")
 	fs.BoolVar(&f.lockOSThread, "lock-os-thread", false, "pin each event loop to an OS thread (server.lock_os_thread)")
 	fs.Var(&f.readBuffer, "read-buffer", "per-loop read buffer, e.g. 64KiB (server.read_buffer)")
-	fs.Var(&f.writeBuffer, "write-buffer", "socket send buffer, e.g. 256KiB; 0 = kernel default (server.write_buffer)")
+	fs.Var(&f.writeBuffer, "write-buffer", "socket send buffer (SO_SNDBUF), e.g. 256KiB; 0 = kernel default (server.write_buffer)")
 	fs.Var(&f.maxConns, "max-conns", "cap on open client connections, all loops together; past it a 503 and close; 0 = only the cap the fd limit sets (limits.max_connections)")
 	fs.IntVar(&f.maxIdle, "upstream-max-idle", 128, "idle keep-alive connections per upstream target per loop, all clusters (cluster pool.max_idle_per_target)")
 	fs.DurationVar(&f.idleTimeout, "upstream-idle-timeout", 90*time.Second, "close idle upstream connections after this, all clusters (cluster pool.idle_timeout)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, time allowed for requests in flight (server.drain_timeout)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (server.log_level)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "operational log lines as text or json (server.log_format)")
+	fs.BoolVar(&f.version, "version", false, "print the version and the Go version, then exit")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` from start to stop (for benchmarking)")
 	fs.StringVar(&f.admin, "admin", "127.0.0.1:9901", "admin API `address` (host:port); \"\" turns it off (admin)")
 	fs.BoolVar(&f.adminPprof, "admin-pprof", false, "serve Go profiles at /debug/pprof/ on the admin listener")
 	fs.BoolVar(&f.watchConfig, "watch-config", false, "reload when the config file changes (its mtime or size, checked every second)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM/SIGINT, fail /readyz and keep serving this long before draining, so load balancers stop sending first")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: sluice [flags]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
+		fmt.Fprintf(out, "Usage: sluice [flags]\n       sluice hash-key [KEY]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
 		fs.PrintDefaults()
 	}
 	return fs, f
@@ -91,6 +95,8 @@ func (f *flags) apply(cfg *config.Config) {
 			cfg.Server.DrainTimeout = config.Duration(f.drainTimeout)
 		case "log-level":
 			cfg.Server.LogLevel = f.logLevel
+		case "log-format":
+			cfg.Server.LogFormat = f.logFormat
 		case "admin":
 			cfg.Admin = f.admin
 		case "max-conns":

@@ -4,6 +4,10 @@
 //	sluice -config FILE            run FILE
 //	sluice -check -config FILE     validate FILE and exit (like nginx -t)
 //	sluice hash-key [KEY]          print the key_sha256 of an API key (KEY or stdin)
+//	sluice -version                print the version and the Go version it was built with
+//
+// Any other positional argument is a usage error (exit 2): a stray word
+// such as `sluice version` must not start the quickstart.
 //
 // Signals: SIGHUP reloads the config file (as POST /reload on the admin API
 // does); SIGTERM and SIGINT drain and exit 0.
@@ -43,6 +47,15 @@ func run(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sluice: unexpected argument %q (flags start with -; the only subcommand is hash-key)\n\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if f.version {
+		fmt.Fprintln(os.Stdout, versionLine())
+		return 0
+	}
 	f.record(fs)
 	cfg, err := loadConfig(f.config)
 	if err != nil {
@@ -80,14 +93,16 @@ func run(args []string, stderr io.Writer) int {
 	}
 	level := new(slog.LevelVar) // a reload may change it
 	level.Set(logLevel(cfg.Server.LogLevel))
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// From here on every line goes through log, so log_format: json
+	// yields JSON lines only, failures included.
+	log := newLogger(stderr, cfg.Server.LogFormat, level)
 	slog.SetDefault(log) // breaker and health transitions log through the default logger
 	snap.Start()
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
 			snap.Close()
-			fmt.Fprintln(stderr, err)
+			log.Error("cannot start the CPU profile", "err", err)
 			return 1
 		}
 		defer stop()
@@ -130,7 +145,7 @@ func run(args []string, stderr io.Writer) int {
 		g.admin = admin.New(admin.Options{Gateway: g, Token: token, Pprof: f.adminPprof, Logger: log})
 		addr, err := g.admin.Start(cfg.Admin)
 		if err != nil {
-			fmt.Fprintf(stderr, "admin listener %s: %v\n", cfg.Admin, err)
+			log.Error("admin listener failed", "addr", cfg.Admin, "err", err)
 			return 1
 		}
 		defer closeAdmin(g.admin)
@@ -146,7 +161,7 @@ func run(args []string, stderr io.Writer) int {
 	err = eng.Ready(readyCtx)
 	readyCancel()
 	if err != nil {
-		fmt.Fprintf(stderr, "listen %s: %v\n", cfg.Listen, errors.Join(err, drainErr(served)))
+		log.Error("listener failed", "addr", cfg.Listen, "err", errors.Join(err, drainErr(served)))
 		return 1
 	}
 	g.listening.Store(true)
@@ -201,6 +216,16 @@ func drainErr(ch chan error) error {
 	case <-time.After(100 * time.Millisecond):
 		return nil
 	}
+}
+
+// newLogger writes operational log lines to w as text (key=value) or as
+// JSON objects, one per line, at level and above.
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func logLevel(s string) slog.Level {

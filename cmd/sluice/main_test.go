@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/config"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -72,8 +78,8 @@ func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"config", "check", "loops", "reuseport", "lock-os-thread", "read-buffer", "write-buffer",
-		"max-conns", "upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level", "cpuprofile",
-		"admin", "admin-pprof", "watch-config", "shutdown-delay"} {
+		"max-conns", "upstream-max-idle", "upstream-idle-timeout", "drain-timeout", "log-level", "log-format", "cpuprofile",
+		"admin", "admin-pprof", "watch-config", "shutdown-delay", "version"} {
 		if !strings.Contains(out.String(), "-"+f) {
 			t.Errorf("-help does not list -%s", f)
 		}
@@ -85,5 +91,77 @@ func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 		if !strings.Contains(out.String(), d) {
 			t.Errorf("-help lacks default %s:\n%s", d, out.String())
 		}
+	}
+}
+
+// TestDefaultsAgree: each flag that overrides a server key shows the
+// config's default, and so do the README's flag table and
+// configs/reference.yaml (write_buffer once said 0 in the README and
+// 64KiB everywhere else; the code uses 64KiB).
+func TestDefaultsAgree(t *testing.T) {
+	fs, _ := newFlags(io.Discard)
+	def := config.Default().Server
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := os.ReadFile("../../configs/reference.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ flag, key, want, readmeRow string }{
+		{"write-buffer", "write_buffer", def.WriteBuffer.String(), "| `-write-buffer SIZE` | " + def.WriteBuffer.String() + " |"},
+		{"read-buffer", "read_buffer", def.ReadBuffer.String(), "| `-read-buffer SIZE` | " + def.ReadBuffer.String() + " |"},
+		{"log-level", "log_level", def.LogLevel, "| `-log-level L` | " + def.LogLevel + " |"},
+		{"log-format", "log_format", def.LogFormat, "| `-log-format F` | " + def.LogFormat + " |"},
+		{"drain-timeout", "drain_timeout", def.DrainTimeout.String(), "| `-drain-timeout D` | " + def.DrainTimeout.String() + " |"},
+	} {
+		if got := fs.Lookup(tc.flag).DefValue; got != tc.want {
+			t.Errorf("-%s default %q, config default %q", tc.flag, got, tc.want)
+		}
+		if !strings.Contains(string(readme), tc.readmeRow) {
+			t.Errorf("README lacks %q", tc.readmeRow)
+		}
+		if !strings.Contains(string(ref), "\n  "+tc.key+": "+tc.want+"\n") {
+			t.Errorf("configs/reference.yaml lacks server.%s: %s", tc.key, tc.want)
+		}
+	}
+	if strings.Contains(string(ref), "No types exist") {
+		t.Error("configs/reference.yaml still says no middleware types exist")
+	}
+}
+
+// TestStartFailureLogsAsJSON: with log_format json, a listener that cannot
+// bind is reported as a JSON log line too (exit 1), not as bare text.
+func TestStartFailureLogsAsJSON(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := writeFile(t, fmt.Sprintf(`listen: %q
+admin: ""
+server: {loops: 1, reuseport: false, log_format: json}
+access_log: {enabled: false}
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+routes:
+  - {name: r, match: {path: /x}, cluster: a}
+`, busy.Addr().String()))
+	var out bytes.Buffer
+	if code := run([]string{"-config", cfg}, &out); code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out.String())
+	}
+	sawFailure := false
+	for line := range strings.Lines(out.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+			continue
+		}
+		sawFailure = sawFailure || m["msg"] == "listener failed" && m["level"] == "ERROR"
+	}
+	if !sawFailure {
+		t.Errorf("no listener failed line:\n%s", out.String())
 	}
 }

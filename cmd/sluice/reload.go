@@ -183,6 +183,7 @@ var fixedKeys = []struct {
 	{"server.lock_os_thread", func(a, b *config.Config) bool { return a.Server.LockOSThread == b.Server.LockOSThread }, func(d, s *config.Config) { d.Server.LockOSThread = s.Server.LockOSThread }},
 	{"server.read_buffer", func(a, b *config.Config) bool { return a.Server.ReadBuffer == b.Server.ReadBuffer }, func(d, s *config.Config) { d.Server.ReadBuffer = s.Server.ReadBuffer }},
 	{"server.write_buffer", func(a, b *config.Config) bool { return a.Server.WriteBuffer == b.Server.WriteBuffer }, func(d, s *config.Config) { d.Server.WriteBuffer = s.Server.WriteBuffer }},
+	{"server.log_format", func(a, b *config.Config) bool { return a.Server.LogFormat == b.Server.LogFormat }, func(d, s *config.Config) { d.Server.LogFormat = s.Server.LogFormat }},
 	{"demo_upstreams", func(a, b *config.Config) bool { return slices.Equal(a.DemoUpstreams, b.DemoUpstreams) }, func(d, s *config.Config) { d.DemoUpstreams = s.DemoUpstreams }},
 }
 

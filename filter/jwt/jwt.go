@@ -86,6 +86,10 @@ type Filter struct {
 	source    Source
 	name      string // cookie or query parameter
 	stripAuth bool
+	// middleware is the instance's name, for the rejection log and metric
+	// ("" for a filter built by New outside a config).
+	middleware string
+	rejects    *rejections
 }
 
 // identity is what a verified token gives a request: cached per token, so
@@ -106,7 +110,13 @@ func build(m *config.Middleware) (filter.Filter, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w (got %T)", errSettings, m.Settings)
 	}
-	return New(s)
+	f, err := New(s)
+	if err != nil {
+		return nil, err
+	}
+	f.middleware = m.Name
+	f.rejects = newRejections(m.Name)
+	return f, nil
 }
 
 // New builds a filter from decoded settings: it reads the secret or key
@@ -138,6 +148,7 @@ func New(s *Settings) (*Filter, error) {
 		source:    s.Source,
 		name:      s.TokenName,
 		stripAuth: s.Source == SourceHeader && !s.KeepAuthorization,
+		rejects:   newRejections(""),
 	}, nil
 }
 
@@ -214,9 +225,11 @@ func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 	tok, st := f.token(x.Req)
 	switch st {
 	case tokenMissing:
+		f.rejected(x, reasonMissing, errMissing)
 		x.AddResponseHeader("WWW-Authenticate", challengeBare)
 		return x.Reject(401, auth.MsgAuthRequired)
 	case tokenAmbiguous:
+		f.rejected(x, reasonAmbiguous, errAmbiguous)
 		return invalid(x, auth.MsgInvalid)
 	}
 	now := x.Now
@@ -234,9 +247,11 @@ func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 			if f.jwks != nil && errors.Is(err, auth.ErrUnknownKey) && f.jwks.Await(x.Park) {
 				return filter.Pause
 			}
+			f.rejected(x, verifyReason(err), err)
 			return invalid(x, auth.Message(err))
 		}
 		if id, err = f.identity(t); err != nil {
+			f.rejected(x, verifyReason(err), err)
 			return invalid(x, auth.MsgInvalid)
 		}
 		f.cache.Put(tok, t.Expires, gen, id)

@@ -1,15 +1,19 @@
 package jwt
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/hmac"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/sluicehq/sluice/filter"
 )
@@ -115,17 +119,52 @@ func TestRejections(t *testing.T) {
 		// Control bytes in claims nobody maps to a header are harmless.
 		{"CRLF in an unmapped claim", []string{bearer(rs.token(t, claims(good(map[string]any{"note": "a\r\nb"})), nil))}, "", ""},
 	}
+	// Why each refusal happened: in sluice_jwt_rejections_total and a
+	// debug log line, never in the answer.
+	reasons := map[string]string{
+		"no Authorization": "missing", "Basic credentials": "missing", "empty bearer": "missing",
+		"two Authorization headers": "ambiguous", "garbage": "malformed", "expired": "expired",
+		"not yet valid": "not_yet_valid", "issued in the future": "issued_in_future",
+		"wrong issuer": "bad_issuer", "wrong audience": "bad_audience",
+		"missing required claim": "missing_claim", "missing exp": "missing_claim",
+		"kid path traversal, HS256 with empty key": "algorithm", "kid SQL injection": "algorithm",
+		"jku to a forged key": "bad_signature", "RS->HS confusion": "algorithm", "alg none": "algorithm",
+		"ES256 token": "algorithm", "CRLF in a mapped claim": "unsafe_claim", "NUL in a mapped claim": "unsafe_claim",
+	}
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			counter := func(reason string) uint64 {
+				return metrics.GetOrCreateCounter(`sluice_jwt_rejections_total{middleware="a",reason="` + reason + `"}`).Get()
+			}
+			reason := reasons[tc.name]
+			before := counter(reason)
+			f.rejects.second.Store(0) // a fresh debug-line budget per case (all run at the same now)
 			got := run(f, exchange(nil, "", tc.headers...))
 			if tc.msg == "" {
 				if got.verdict != filter.Continue {
 					t.Fatalf("rejected: %+v", got)
 				}
+				if logs.Len() > 0 {
+					t.Errorf("an accepted token logged: %s", logs.String())
+				}
 				return
 			}
 			if got.verdict != filter.Respond || got.status != 401 || got.message != tc.msg || got.response != tc.www || got.upstream != "" {
 				t.Errorf("got %+v, want 401 %q with %q", got, tc.msg, tc.www)
+			}
+			if reason == "" {
+				t.Fatalf("no reason listed for %q", tc.name)
+			}
+			if n := counter(reason) - before; n != 1 {
+				t.Errorf("sluice_jwt_rejections_total{reason=%q} moved by %d, want 1", reason, n)
+			}
+			if line := logs.String(); !strings.Contains(line, "level=DEBUG msg=\"jwt token rejected\" middleware=a reason="+reason+" err=") {
+				t.Errorf("debug log lacks the reason %s:\n%s", reason, line)
 			}
 		})
 	}
@@ -255,5 +294,32 @@ func TestCacheHitAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("cache hit: %v allocations per request", n)
+	}
+}
+
+// TestRejectionLogBudget: a flood of bad tokens writes at most
+// debugLinesPerSecond debug lines a second (they are written on the event
+// loop), while the metric counts every one.
+func TestRejectionLogBudget(t *testing.T) {
+	t.Setenv("JWT_BUDGET_SECRET", "a-secret-for-the-log-budget-test-0123456789")
+	f := mustBuild(t, t.TempDir(), "  flood: {type: jwt, algorithms: [HS256], secret_env: JWT_BUDGET_SECRET}\n", "flood")
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(prev)
+	counter := metrics.GetOrCreateCounter(`sluice_jwt_rejections_total{middleware="flood",reason="malformed"}`)
+	before := counter.Get()
+	for sec := range 2 {
+		for range 50 {
+			x := exchange(nil, "", bearer("not-a-token"))
+			x.Now = now.Add(time.Duration(sec) * time.Second).UnixNano()
+			run(f, x)
+		}
+	}
+	if n := strings.Count(logs.String(), "jwt token rejected"); n != 2*debugLinesPerSecond {
+		t.Errorf("%d debug lines over two seconds, want %d", n, 2*debugLinesPerSecond)
+	}
+	if n := counter.Get() - before; n != 100 {
+		t.Errorf("metric counted %d of 100 refusals", n)
 	}
 }

@@ -71,8 +71,8 @@ type decodingUpstream struct {
 	// through to the catch-all on purpose.
 	openReports bool
 	mu          sync.Mutex
-	all      []seen
-	breaches []seen
+	all         []seen
+	breaches    []seen
 }
 
 func newDecodingUpstream(t *testing.T, openReports bool) *decodingUpstream {

@@ -28,8 +28,9 @@ const (
 	EscapedSlashesReject EscapedSlashes = iota
 	// EscapedSlashesDecode turns each into the separator '/' before dot
 	// segments are resolved, so the router and the upstream both see
-	// plain slashes. Envoy's UNESCAPE_AND_FORWARD, with '\' read as
-	// Envoy's normalize_path reads it.
+	// plain slashes (Envoy's UNESCAPE_AND_FORWARD, which also forwards the
+	// unescaped path; a '\' is read as '/' the way WHATWG URL parsers and
+	// Windows servers read it).
 	EscapedSlashesDecode
 	// EscapedSlashesKeep leaves them as they are: one opaque segment to the
 	// router. Safe only when every upstream also treats them as data (an

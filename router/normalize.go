@@ -59,6 +59,11 @@ func (p Policy) Normalize(dst, path []byte) ([]byte, error) {
 	segment:
 		for i < len(path) {
 			c := path[i]
+			if plainPath[c] {
+				out = append(out, c)
+				i++
+				continue
+			}
 			switch {
 			case c == '/':
 				i++
@@ -212,6 +217,15 @@ func utf8Encoded(b []byte) (int, error) {
 	}
 	return 3 * n, nil
 }
+
+// plainPath marks the bytes Normalize copies as they are: visible ASCII
+// except the separators and escapes it interprets ('/', '\\', ';', '%').
+var plainPath = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = c != '/' && c != '\\' && c != ';' && c != '%'
+	}
+	return t
+}()
 
 const upperHex = "0123456789ABCDEF"
 

@@ -133,19 +133,26 @@ type search struct {
 // once per search, since where a node starts in the path is fixed by the
 // nodes above it, so a search is linear in the trie size.
 func (s *search) walk(n *node, path []byte) bool {
+	// c is the static child that path continues into; with path used up,
+	// the one starting with '/', which can only matter to bare.
+	var c *node
 	if len(path) == 0 {
 		if n.leaf != nil && s.try(n.leaf) {
 			return true
 		}
-	} else if c := n.child(path[0]); c != nil && len(path) >= len(c.text) && string(path[:len(c.text)]) == c.text {
+		if s.stop {
+			return false
+		}
+		c = n.child('/')
+	} else if c = n.child(path[0]); c != nil && len(path) >= len(c.text) && string(path[:len(c.text)]) == c.text {
 		if s.walk(c, path[len(c.text):]) {
 			return true
 		}
+		if s.stop {
+			return false
+		}
 	}
-	if s.stop {
-		return false
-	}
-	if s.bare(n, path) {
+	if c != nil && c.wild != nil && s.bare(c, path) {
 		return true
 	}
 	if s.stop {
@@ -179,19 +186,13 @@ func (s *search) walk(n *node, path []byte) bool {
 	return false
 }
 
-// bare tries the wildcard routes "path/*" for path itself: "/api/admin/*"
-// covers "/api/admin", so the admin route's middleware runs for it and a
-// less specific route never gets it. The wildcard captures "". The static
-// child holding path+"/" is found from path's first byte ('/' when path is
-// used up).
-func (s *search) bare(n *node, path []byte) bool {
-	first := byte('/')
-	if len(path) > 0 {
-		first = path[0]
-	}
-	c := n.child(first)
-	if c == nil || len(c.text) != len(path)+1 || c.text[len(path)] != '/' || string(path) != c.text[:len(path)] ||
-		c.wild == nil || c.wild.leaf == nil {
+// bare tries the wildcard routes of "path/*" for path itself, c being the
+// static child path leads into: "/api/admin/*" covers "/api/admin", so the
+// admin route's middleware runs for it and a less specific route never
+// gets it. It applies when c's text is exactly path + "/". The wildcard
+// captures "".
+func (s *search) bare(c *node, path []byte) bool {
+	if c.wild.leaf == nil || len(c.text) != len(path)+1 || c.text[len(path)] != '/' || string(path) != c.text[:len(path)] {
 		return false
 	}
 	k := s.ps.n

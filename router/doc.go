@@ -18,9 +18,8 @@
 // same path: "/api/products/../admin" is routed (and forwarded) as
 // "/api/admin", and the forms upstreams disagree on (an encoded '/', a
 // raw '\', a ';' parameter, an overlong UTF-8 '.') are refused or
-// rewritten before either sees them. Route
-// patterns must themselves be in normal form; Add says how to rewrite one
-// that is not.
+// rewritten before either sees them. Route patterns must themselves be in
+// normal form; Add says how to rewrite one that is not.
 //
 // A pattern is made of segments separated by '/':
 //
@@ -34,9 +33,9 @@
 // between them. "/files/*path" matches "/files/" and "/files/a/b", and also
 // the bare "/files" (capturing ""), so a route guarding a subtree also
 // guards its root: "/api/admin" is not left to a catch-all. An exact
-// "/files" route, when there is one, wins over that. Parameters at the same position in one host must share a name
-// (/a/:id and /a/:name cannot both exist), and a route has at most MaxParams
-// parameters.
+// "/files" route, when there is one, wins over that. Parameters at the same
+// position in one host must share a name (/a/:id and /a/:name cannot both
+// exist), and a route has at most MaxParams parameters.
 //
 // # Precedence
 //

@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/pipeline"
 )
 
 // TestCheckWarnsOnMethodFallthrough pins the -check warning for a route
@@ -65,5 +72,48 @@ routes:
 				}
 			}
 		})
+	}
+}
+
+// TestReloadWarnsOnMethodFallthrough: a reload that introduces such a route
+// logs the same warning (the reload still succeeds).
+func TestReloadWarnsOnMethodFallthrough(t *testing.T) {
+	const base = `listen: 127.0.0.1:18996
+admin: ""
+access_log: {enabled: false}
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+middleware:
+  keys: {type: api_key, consumers: [{id: ops, key_sha256: c4e43d5b036e666ab7c78c3971ecc458586a334f2c3171ba1979da452a6d2668}]}
+routes:
+  - {name: all, match: {path: /*}, cluster: a}
+`
+	file := writeFile(t, base)
+	fs, f := newFlags(io.Discard)
+	if err := fs.Parse([]string{"-config", file}); err != nil {
+		t.Fatal(err)
+	}
+	f.record(fs)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := pipeline.Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	eng := engine.New(engine.Options{Listen: cfg.Listen}, snap) // never served: Swap is all reload needs
+	g := newGateway(f, slog.New(slog.NewTextHandler(&logs, nil)), new(slog.LevelVar), eng, cfg, snap)
+	defer g.closeSnapshots()
+	opted := base + "  - {name: reports, match: {path: /api/reports/*, methods: [GET], method_fallthrough: true}, cluster: a, middleware: [keys]}\n"
+	if err := os.WriteFile(file, []byte(opted), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, `method_fallthrough sends POST`) || !strings.Contains(got, `to route \"all\", which lacks middleware keys`) {
+		t.Fatalf("no fall-through warning on reload:\n%s", got)
 	}
 }

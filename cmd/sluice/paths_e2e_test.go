@@ -79,9 +79,17 @@ func newDecodingUpstream(t *testing.T, openReports bool) *decodingUpstream {
 	u := &decodingUpstream{openReports: openReports}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := seen{Method: r.Method, Path: r.URL.Path, RequestURI: r.RequestURI, Consumer: r.Header.Get("X-Consumer-ID")}
+		p := r.URL.Path
+		// As IIS URL Rewrite and older Symfony and Zend releases did: a
+		// path override header replaces the request line's path.
+		for _, h := range []string{"X-Original-URL", "X-Rewrite-URL"} {
+			if v := r.Header.Get(h); v != "" {
+				p, _, _ = strings.Cut(v, "?")
+			}
+		}
 		u.mu.Lock()
 		u.all = append(u.all, s)
-		if protected(r.Method, lenientPath(r.URL.Path), u.openReports) && s.Consumer == "" {
+		if protected(r.Method, lenientPath(p), u.openReports) && s.Consumer == "" {
 			u.breaches = append(u.breaches, s)
 		}
 		u.mu.Unlock()
@@ -92,7 +100,8 @@ func newDecodingUpstream(t *testing.T, openReports bool) *decodingUpstream {
 	return u
 }
 
-// lenientPath reads a decoded path as the most forgiving upstreams do:
+// lenientPath reads a decoded path as the most forgiving upstreams do
+// (after any path override header has replaced it):
 // '\' is '/', overlong UTF-8 "." and "/" decode, ";params" are cut from
 // each segment (servlet containers), then dot segments are resolved.
 func lenientPath(p string) string {
@@ -180,6 +189,7 @@ type pathCase struct {
 	method string // "" = GET
 	target string // the request-target, written as is
 	key    bool   // send the API key
+	header string // one more header line, "" for none
 	status int
 	// upstream is the RequestURI the upstream must see when status is
 	// 200; "" when it must see nothing.
@@ -198,6 +208,9 @@ func runPathCases(t *testing.T, addr string, up *decodingUpstream, cases []pathC
 			head := method + " " + tc.target + " HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n"
 			if tc.key {
 				head += "X-API-Key: " + opsKey + "\r\n"
+			}
+			if tc.header != "" {
+				head += tc.header + "\r\n"
 			}
 			r := rawRequest(t, addr, head)
 			all, breaches := up.take()
@@ -275,6 +288,11 @@ func TestRouteConfusionEndToEnd(t *testing.T) {
 		{name: "percent-hex upper-cased, reserved kept encoded", target: "/api/public/a%3fb%c3%a9", status: 200, upstream: "/api/public/a%3Fb%C3%A9"},
 		{name: "encoded semicolon is data", target: "/api/public/a%3bb", status: 200, upstream: "/api/public/a%3Bb"},
 		{name: "public stays open", target: "/api/public/x", status: 200, upstream: "/api/public/x"},
+
+		// A path the router never sees: headers that some frameworks take
+		// as the real path are not forwarded.
+		{name: "X-Original-URL is dropped", target: "/api/public/x", header: "X-Original-URL: /api/admin/x", status: 200, upstream: "/api/public/x"},
+		{name: "X-Rewrite-URL is dropped", target: "/api/public/x", header: "x-rewrite-url: /adm/x", status: 200, upstream: "/api/public/x"},
 	})
 }
 

@@ -144,6 +144,14 @@ func (p Policy) Normalize(dst, path []byte) ([]byte, error) {
 				i++
 			}
 		}
+		if len(out)-start > 2 && nameEnd < 0 {
+			// The common case, a name that cannot be a dot segment.
+			if !sep {
+				return out, nil
+			}
+			out = append(out, '/')
+			continue
+		}
 		seg, name := out[start:], out[start:]
 		if nameEnd >= 0 {
 			name = out[start:nameEnd]

@@ -89,6 +89,7 @@ func (d *decoder) top(c *Config, n ast.Node) {
 		"access_log":      func(e entry) { d.accessLog(e, &c.AccessLog) },
 		"metrics":         func(e entry) { d.bool(e, &c.Metrics) },
 		"request_id":      func(e entry) { d.str(e, &c.RequestID) },
+		"paths":           func(e entry) { d.paths(e, &c.Paths) },
 	})
 }
 
@@ -212,9 +213,10 @@ func (d *decoder) routes(e entry, c *Config) {
 
 func (d *decoder) match(e entry, m *Match) {
 	d.fields(e.val, e.path, fieldSet{
-		"path":    func(e entry) { d.str(e, &m.Path) },
-		"methods": func(e entry) { m.Methods = d.strList(e) },
-		"host":    func(e entry) { d.str(e, &m.Host) },
+		"path":               func(e entry) { d.str(e, &m.Path) },
+		"methods":            func(e entry) { m.Methods = d.strList(e) },
+		"method_fallthrough": func(e entry) { d.bool(e, &m.MethodFallthrough) },
+		"host":               func(e entry) { d.str(e, &m.Host) },
 		"headers": func(e entry) {
 			es, _ := d.mapping(e.val, e.path)
 			for _, e := range es {

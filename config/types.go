@@ -43,6 +43,8 @@ type Config struct {
 	Server Server `yaml:"server"`
 	// Limits caps what one request may send.
 	Limits Limits `yaml:"limits"`
+	// Paths is the path policy applied before routing (see Paths).
+	Paths Paths `yaml:"paths"`
 	// Timeouts bound client-side waits.
 	Timeouts Timeouts `yaml:"timeouts"`
 	// Metrics (yaml `metrics`) turns the per-request metrics on (the
@@ -335,6 +337,11 @@ type Match struct {
 	// Methods limits the route to these methods, upper-cased on load.
 	// Default empty: any method.
 	Methods []string `yaml:"methods"`
+	// MethodFallthrough (yaml `method_fallthrough`) lets a request whose
+	// path this route matches, with a method it does not list, go on to a
+	// less specific route. Default false: such a request gets 405 with an
+	// Allow header, so a method cannot dodge the route's middleware.
+	MethodFallthrough bool `yaml:"method_fallthrough"`
 	// Host is an exact host name or "*.suffix", lower-cased on load, without
 	// a port. Default "": any host.
 	Host string `yaml:"host"`
@@ -391,6 +398,7 @@ func Default() *Config {
 		AccessLog:  AccessLog{Enabled: true, Path: "-", Format: "json", Sample: 1},
 		Metrics:    true,
 		RequestID:  "trust",
+		Paths:      Paths{EscapedSlashes: "reject", PathParams: "reject"},
 	}
 }
 

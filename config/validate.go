@@ -71,6 +71,7 @@ func check(c *Config, l *errList) {
 	k.trustedProxies()
 	k.observe()
 	k.server()
+	k.paths()
 	k.limits()
 	k.positive("timeouts.client_header", c.Timeouts.ClientHeader)
 	k.positive("timeouts.client_idle", c.Timeouts.ClientIdle)

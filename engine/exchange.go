@@ -164,10 +164,13 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 		fail(400, "request-target form not supported", nil)
 		return
 	}
-	norm, err := router.Normalize(lp.norm[:0], req.Path)
+	// The path policy runs before routing, and its output is what
+	// appendUpstreamHead forwards: the router and the upstream see one
+	// path.
+	norm, err := snap.PathPolicy.Normalize(lp.norm[:0], req.Path)
 	lp.norm = norm
 	if err != nil {
-		fail(400, "bad request path", nil)
+		fail(400, pathErrorMessage(err), nil)
 		return
 	}
 	lp.params.Reset()

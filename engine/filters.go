@@ -10,7 +10,6 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicehq/sluice/http1"
-	"github.com/sluicehq/sluice/router"
 )
 
 // parkTimeout bounds how long a filter may hold a request parked (a JWKS
@@ -100,7 +99,7 @@ func (ex *exchange) resume(gen uint32) {
 	n, err := http1.ParseRequest(buf, req, &ex.snap.Limits)
 	var norm []byte
 	if err == nil {
-		norm, err = router.Normalize(lp.norm[:0], req.Path)
+		norm, err = ex.snap.PathPolicy.Normalize(lp.norm[:0], req.Path)
 		lp.norm = norm
 	}
 	if err != nil {

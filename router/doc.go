@@ -13,11 +13,13 @@
 //
 // # Paths
 //
-// Match expects a path already passed through Normalize, which the gateway
-// also forwards upstream, so routing and the upstream see the same path:
-// "/api/products/../admin" is routed (and forwarded) as "/api/admin". Route
-// patterns must themselves be in normal form; Add says how to rewrite one
-// that is not.
+// Match expects a path already passed through a Policy's Normalize, which
+// the gateway also forwards upstream, so routing and the upstream see the
+// same path: "/api/products/../admin" is routed (and forwarded) as
+// "/api/admin", and the forms upstreams disagree on (an encoded '/', a
+// raw '\', a ';' parameter, an overlong UTF-8 '.') are refused or
+// rewritten before either sees them. Route patterns must themselves be in
+// normal form; Add says how to rewrite one that is not.
 //
 // A pattern is made of segments separated by '/':
 //
@@ -28,10 +30,12 @@
 //	/api/*          an unnamed wildcard, captured under the name "*"
 //
 // "/users" and "/users/" are different paths, and there are no redirects
-// between them; "/files/*path" matches "/files/" and "/files/a/b" but not
-// "/files". Parameters at the same position in one host must share a name
-// (/a/:id and /a/:name cannot both exist), and a route has at most MaxParams
-// parameters.
+// between them. "/files/*path" matches "/files/" and "/files/a/b", and also
+// the bare "/files" (capturing ""), so a route guarding a subtree also
+// guards its root: "/api/admin" is not left to a catch-all. An exact
+// "/files" route, when there is one, wins over that. Parameters at the same
+// position in one host must share a name (/a/:id and /a/:name cannot both
+// exist), and a route has at most MaxParams parameters.
 //
 // # Precedence
 //
@@ -57,9 +61,12 @@
 // present, "/users/new" picks the first and "/users/42" the second; with
 // /users/:id/posts and /users/*rest, "/users/42/likes" falls back to the
 // wildcard. A route ending exactly at the path beats a wildcard matching an
-// empty remainder. Backtracking also happens when a path matches but the
+// empty remainder. Backtracking stops when a path matches but the
 // method does not: with GET /users/me and POST /users/:id, "POST /users/me"
-// picks the second. Each trie node is visited at most once per Match.
+// is a 405 (Allow: GET, HEAD), never the less specific route, whose
+// middleware may be weaker. A route with Spec.MethodFallthrough lets the
+// search go on instead, so the same request picks the second route. Each
+// trie node is visited at most once per Match.
 //
 // Among the routes of one pattern, routes with header conditions are tried
 // before routes without, more conditions first, and routes with equally many

@@ -87,7 +87,7 @@ func (r *Router) Add(s Spec) error {
 	if err != nil {
 		return fmt.Errorf("router: route %s: %w: %v", desc, ErrInvalidRoute, err)
 	}
-	rt := route{value: s.Value, headers: hs, describe: desc}
+	rt := route{value: s.Value, headers: hs, describe: desc, fallThrough: s.MethodFallthrough}
 	if len(s.Methods) == 0 {
 		rt.methods = anyMethod
 	}
@@ -212,7 +212,7 @@ func (r *Router) Match(host, method, path []byte, h HeaderSource, ps *Params) (v
 // would route a request for api.example.com to a catch-all backend just
 // because it used another method.
 func (r *Router) run(s *search, t *tier, path []byte) (Result, []byte) {
-	s.mask = 0
+	s.mask, s.stop = 0, false
 	if s.walk(&t.root, path) {
 		return Found, nil
 	}

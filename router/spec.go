@@ -27,6 +27,12 @@ type Spec struct {
 	// equal the header value exactly (case-sensitive); "" only requires the
 	// header to be present. Names are case-insensitive. Nil: no condition.
 	Headers map[string]string
+	// MethodFallthrough lets a request whose path (and headers) this route
+	// matches but whose method it refuses go on to a less specific route.
+	// The zero value, false, answers 405 with Allow instead, so a method
+	// the route does not list cannot reach a catch-all route with weaker
+	// middleware.
+	MethodFallthrough bool
 	// Value is returned by Match when this route is chosen; Sluice uses it
 	// as an index into its route table. The zero value is a valid index.
 	Value int
@@ -56,7 +62,9 @@ func parsePath(p string) ([]piece, error) {
 	}
 	// Patterns are matched against normalised request paths, so a pattern
 	// that is not normalised could never match; say how to write it.
-	if norm, err := Normalize(nil, []byte(p)); err != nil {
+	// Requests are checked against the policy in force; a pattern only has
+	// to be a fixed point of the most permissive one.
+	if norm, err := (Policy{EscapedSlashesKeep, PathParamsKeep}).Normalize(nil, []byte(p)); err != nil {
 		return nil, fmt.Errorf("path %q: %v", p, err)
 	} else if string(norm) != p {
 		return nil, fmt.Errorf("path %q is not in normal form (requests are normalised before matching); write %q", p, norm)

@@ -36,6 +36,9 @@ type route struct {
 	implied  uint64 // HEAD when GET is listed and HEAD is not
 	headers  []header
 	describe string // for error messages
+	// fallthrough: a refused method may go on to a less specific route
+	// (Spec.MethodFallthrough); otherwise the search stops with a 405.
+	fallThrough bool
 }
 
 // child returns the static child whose text starts with c.
@@ -116,37 +119,59 @@ type search struct {
 	ps    *Params
 	mask  uint64 // methods of header-matching routes that refused the method
 	value int
+	// stop ends the search: a route matched the path and headers, refused
+	// the method and does not let it fall through.
+	stop bool
 }
 
 // walk matches path (the part not yet consumed) below n, whose own text has
 // been consumed. At each position it tries, in order: the routes ending here
-// when the path is used up, the static child, the parameter child, the
-// wildcard child; it backtracks when a choice leads nowhere. Each node is
-// entered at most once per search, since where a node starts in the path is
-// fixed by the nodes above it, so a search is linear in the trie size.
+// when the path is used up, the static child, a wildcard one '/' further on
+// (the bare "/x" of "/x/*"), the parameter child, the wildcard child; it
+// backtracks when a choice leads nowhere, unless a route refused the method
+// without letting it fall through (s.stop). Each node is entered at most
+// once per search, since where a node starts in the path is fixed by the
+// nodes above it, so a search is linear in the trie size.
 func (s *search) walk(n *node, path []byte) bool {
+	// c is the static child that path continues into; with path used up,
+	// the one starting with '/', which can only matter to bare.
+	var c *node
 	if len(path) == 0 {
 		if n.leaf != nil && s.try(n.leaf) {
 			return true
 		}
-	} else {
-		if c := n.child(path[0]); c != nil && len(path) >= len(c.text) && string(path[:len(c.text)]) == c.text {
-			if s.walk(c, path[len(c.text):]) {
+		if s.stop {
+			return false
+		}
+		c = n.child('/')
+	} else if c = n.child(path[0]); c != nil && len(path) >= len(c.text) && string(path[:len(c.text)]) == c.text {
+		if s.walk(c, path[len(c.text):]) {
+			return true
+		}
+		if s.stop {
+			return false
+		}
+	}
+	if c != nil && c.wild != nil && s.bare(c, path) {
+		return true
+	}
+	if s.stop {
+		return false
+	}
+	if n.param != nil && len(path) > 0 {
+		end := 0
+		for end < len(path) && path[end] != '/' {
+			end++
+		}
+		if end > 0 {
+			k := s.ps.n
+			s.ps.push(n.paramName, path[:end])
+			if s.walk(n.param, path[end:]) {
 				return true
 			}
-		}
-		if n.param != nil {
-			end := 0
-			for end < len(path) && path[end] != '/' {
-				end++
-			}
-			if end > 0 {
-				k := s.ps.n
-				s.ps.push(n.paramName, path[:end])
-				if s.walk(n.param, path[end:]) {
-					return true
-				}
-				s.ps.n = k
+			s.ps.n = k
+			if s.stop {
+				return false
 			}
 		}
 	}
@@ -161,12 +186,30 @@ func (s *search) walk(n *node, path []byte) bool {
 	return false
 }
 
+// bare tries the wildcard routes of "path/*" for path itself, c being the
+// static child path leads into: "/api/admin/*" covers "/api/admin", so the
+// admin route's middleware runs for it and a less specific route never
+// gets it. It applies when c's text is exactly path + "/". The wildcard
+// captures "".
+func (s *search) bare(c *node, path []byte) bool {
+	if c.wild.leaf == nil || len(c.text) != len(path)+1 || c.text[len(path)] != '/' || string(path) != c.text[:len(path)] {
+		return false
+	}
+	k := s.ps.n
+	s.ps.push(c.wildName, path[len(path):])
+	if s.try(c.wild.leaf) {
+		return true
+	}
+	s.ps.n = k
+	return false
+}
+
 // try picks the route of l that accepts the request. A route that accepts the
 // method only through the HEAD-from-GET rule is kept as a fallback so that an
 // explicit HEAD route on the same path wins. Header-matching routes that
 // refuse the method add their methods to s.mask for the Allow value.
 func (s *search) try(l *leaf) bool {
-	fallback := -1
+	fallback, refused := -1, false
 	for i := range l.routes {
 		r := &l.routes[i]
 		if !s.headersMatch(r.headers) {
@@ -183,11 +226,13 @@ func (s *search) try(l *leaf) bool {
 			continue
 		}
 		s.mask |= r.methods | r.implied
+		refused = refused || !r.fallThrough
 	}
 	if fallback >= 0 {
 		s.value = l.routes[fallback].value
 		return true
 	}
+	s.stop = refused
 	return false
 }
 

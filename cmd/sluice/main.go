@@ -86,8 +86,12 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	warnings := snap.FallthroughWarnings(cfg)
 	if f.check {
 		snap.Close()
+		for _, w := range warnings {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 		fmt.Fprintf(stderr, "%s: configuration ok (%d routes, %d clusters)\n", cfgName(f.config), len(cfg.Routes), len(cfg.Clusters))
 		return 0
 	}
@@ -110,6 +114,9 @@ func run(args []string, stderr io.Writer) int {
 
 	for _, addr := range cfg.DemoUpstreams {
 		log.Info("demo upstream listening", "addr", addr)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
 	}
 
 	loops := cfg.Server.Loops

@@ -130,6 +130,9 @@ func (g *gateway) install() (*admin.ReloadResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range snap.FallthroughWarnings(cfg) {
+		g.log.Warn(w)
+	}
 	snap.Start()
 	g.eng.Swap(snap)
 	run := &admin.Running{Config: cfg, Snapshot: snap, LoadedAt: g.now()}

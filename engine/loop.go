@@ -84,7 +84,8 @@ func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
 }
 
 // newClient adopts an accepted connection, or refuses it with a 503 when a
-// connection cap is reached (connlimit.go). Loop only.
+// connection cap is reached (connlimit.go) or the engine is draining.
+// Loop only.
 func (lp *loop) newClient(c gnet.Conn) {
 	cl := &client{lp: lp, c: c, state: csIdle}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -96,7 +97,10 @@ func (lp *loop) newClient(c gnet.Conn) {
 	lp.clients.push(cl)
 	lp.e.clients.Add(1)
 	observe.ClientConnections.Inc()
-	if cl.admit() {
+	switch {
+	case lp.e.draining.Load():
+		cl.acceptedLate()
+	case cl.admit():
 		observe.ClientAccepted.Inc()
 	}
 }

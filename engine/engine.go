@@ -77,8 +77,13 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 }
 
 // Swap installs a new snapshot; requests already routed finish on the old
-// one. Any goroutine.
-func (e *Engine) Swap(s *pipeline.Snapshot) { e.snap.Store(s) }
+// one. The keep-alive connections to targets the new snapshot does not use
+// are closed on their loops, idle ones at once, busy ones when their
+// exchange ends (retire.go). Any goroutine.
+func (e *Engine) Swap(s *pipeline.Snapshot) {
+	e.snap.Store(s)
+	e.retirePoolsOnLoops()
+}
 
 // Snapshot returns the snapshot new requests are routed with. Any goroutine.
 func (e *Engine) Snapshot() *pipeline.Snapshot { return e.snap.Load() }

@@ -62,3 +62,37 @@ routes:
 		t.Fatalf("%d upstream connections still open after the burst; cap is 2", n)
 	}
 }
+
+// TestDiscardedConnectionsLeaveTheBudget pins issue 12: a connection the pool
+// closed itself (discard: idle timeout, surplus, max_idle_per_target 0, a
+// retired pool) never left the descriptor budget's count, so every such
+// close shrank the budget by one until each new upstream connection was
+// refused with 503 "too many connections". With reuse off, every request
+// dials and discards a connection; 40 in a row under a budget of 12 must
+// all succeed, and the count must return to 0.
+func TestDiscardedConnectionsLeaveTheBudget(t *testing.T) {
+	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	g := startGatewayWith(t, fmt.Sprintf(`listen: "{{listen}}"
+admin: ""
+clusters:
+  up:
+    targets: [{url: "http://%s"}]
+    pool: {max_idle_per_target: 0}
+routes:
+  - {name: all, match: {path: /*}, cluster: up}
+`, up.addr), Options{Loops: 1}, func(e *Engine) { e.fdBudget = 12 })
+	c := dialRaw(t, g.addr)
+	for i := range 40 {
+		c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+		if resp, body := c.readResponse("GET"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for g.e.caps.upstream.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling the loop's count
+	}
+	if n := g.e.caps.upstream.Load(); n != 0 {
+		t.Fatalf("%d upstream connections counted with none open (%d open at the upstream)", n, up.open.Load())
+	}
+}

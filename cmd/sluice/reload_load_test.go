@@ -636,8 +636,8 @@ func TestHundredReloadsUnderLoad(t *testing.T) {
 // is one written after SIGTERM on a keep-alive connection the gateway has
 // closed as idle (the race every HTTP/1.1 server has when it closes an idle
 // connection; RFC 9112 §9.3.1 lets clients retry such requests), or sent
-// on a connection the kernel queued but the gateway only saw after
-// SIGTERM (it closes those unread). Besides: no request fails before
+// on a connection still queued in the kernel when the loops stopped (they
+// are reset with the listener). Besides: no request fails before
 // SIGTERM, /readyz answers 503 right after it and never 200 again, and the
 // process exits 0 well within server.drain_timeout.
 func TestDrainUnderLoad(t *testing.T) {

@@ -118,7 +118,13 @@ func (k *connCaps) openUpstream(budget int) bool {
 	return true
 }
 
-// closeUpstream forgets a connection openUpstream counted. Any goroutine.
+// holdUpstream counts an upstream descriptor that is already open, past
+// any budget: a response stream's dup of a discarded connection, until the
+// stream closes it (closeUpstream). Any goroutine.
+func (k *connCaps) holdUpstream() { k.upstream.Add(1) }
+
+// closeUpstream forgets a connection openUpstream or holdUpstream counted.
+// Any goroutine.
 func (k *connCaps) closeUpstream() { k.upstream.Add(-1) }
 
 // perIP returns the connections open from addr now. Any goroutine.

@@ -21,7 +21,9 @@ type pool struct {
 	dialing int
 	busy    int
 	// retired: the serving snapshot no longer routes to target, so no
-	// connection is parked here (retire.go). Set once, never cleared.
+	// connection is parked here (retire.go). Set once, never cleared: a
+	// snapshot carries clusters over only from the one it replaces
+	// (pipeline.BuildFrom), so a dropped target never serves again.
 	retired bool
 
 	m                *observe.ClusterMetrics

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +25,18 @@ import (
 func TestDrainAnswersNewConnections(t *testing.T) {
 	bin := buildSluice(t)
 	const slow = 1500 * time.Millisecond
-	up := newEchoUpstream(t, "up", slow)
+	// slowEnded is when the upstream finished the slow request (unix
+	// nanos): until then the drain is certainly held open.
+	var inFlight, slowEnded atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/slow" {
+			inFlight.Add(1)
+			time.Sleep(slow) // the upstream's behaviour under test, not a wait for the test
+			slowEnded.Store(time.Now().UnixNano())
+		}
+		io.WriteString(w, "up:"+r.URL.Path)
+	}))
+	defer up.Close()
 	listen, adminAddr := freeAddr(t), freeAddr(t)
 	file := writeFile(t, fmt.Sprintf(`listen: %q
 admin: %q
@@ -47,7 +60,7 @@ routes:
 	defer slowConn.c.Close()
 	slowRes := make(chan rawResult, 1)
 	go func() { slowRes <- slowConn.get("/api/slow", "slow") }()
-	waitUntil(t, p, 5*time.Second, "the slow request at the upstream", func() bool { return up.inFlight.Load() == 1 })
+	waitUntil(t, p, 5*time.Second, "the slow request at the upstream", func() bool { return inFlight.Load() == 1 })
 	p.signal(t, syscall.SIGTERM)
 
 	// New connections while the slow request is in flight, one request
@@ -92,7 +105,6 @@ routes:
 	case <-time.After(slow + 5*time.Second):
 		t.Fatalf("the slow request did not finish; log:\n%s", p.logs.String())
 	}
-	slowAt := time.Now()
 	slowDone.Store(true)
 	wg.Wait()
 	p.waitExit(t, 10*time.Second)
@@ -100,6 +112,7 @@ routes:
 	if sr.err != nil || sr.status != 200 || sr.body != "up:/api/slow" {
 		t.Errorf("the slow request in flight across SIGTERM: %v", sr)
 	}
+	slowAt := time.Unix(0, slowEnded.Load())
 	var served, answered, refused, late int
 	for _, a := range attempts {
 		r := a.r
@@ -114,7 +127,8 @@ routes:
 		case r.end.After(slowAt):
 			// The loops stop right after the last request in flight ends;
 			// a connection the kernel completed just then is reset with
-			// them, as by any server that closes its listener.
+			// them, as by any server that closes its listener. Before the
+			// upstream answered the slow request, none may be.
 			late++
 		default:
 			t.Errorf("a new connection during the drain got no proper answer: %v", r)

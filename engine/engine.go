@@ -146,7 +146,8 @@ func (e *Engine) Draining() bool { return e.draining.Load() }
 // from outside breaks gnet: a shutdown(2) of the listening socket through a
 // Dup stops it listening, the listener then polls readable, and accept(2)
 // fails with EINVAL, an error gnet's acceptor treats as fatal: it stops
-// every loop with the requests on them. So the listener stays open during the drain and a
+// every loop with the requests on them (tried against v2.9.7: new dials got
+// ECONNREFUSED, and the engine shut down a millisecond later). So the listener stays open during the drain and a
 // connection accepted then is answered at once: 503 with Retry-After: 1,
 // Connection: close and the JSON error "draining", after which it lingers
 // like any closing connection, so a request the client sent meanwhile does

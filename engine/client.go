@@ -44,7 +44,9 @@ type client struct {
 	addr     netip.Addr // peer address
 	ex       *exchange  // the exchange in flight, nil when idle
 	counted  bool       // admitted under the connection caps (connlimit.go)
-	refused  bool       // refused by a connection cap; lingering after its 503
+	refused  bool       // refused by a connection cap or the drain; lingering after its 503
+	late     bool       // accepted during the drain, or silent since before it: its first request gets a 503 (drainrefuse.go)
+	used     bool       // a request has been parsed on it
 
 	prev, next *client
 }
@@ -102,6 +104,10 @@ func (cl *client) serve() {
 	cl.serving = true
 	defer func() { cl.serving = false }()
 	for !cl.closed && cl.ex == nil && cl.state != csClosing {
+		if cl.late {
+			cl.refuseLate()
+			return
+		}
 		if cl.c.OutboundBuffered() > outHighWater {
 			return // the client is not reading; resume when the sweep sees it drain
 		}
@@ -125,6 +131,7 @@ func (cl *client) serve() {
 			cl.reject(http1.StatusOf(err), strings.TrimPrefix(err.Error(), "http1: "), req, int64(len(buf)))
 			return
 		}
+		cl.used = true
 		cl.begin(snap, n)
 	}
 }
@@ -232,6 +239,10 @@ func (cl *client) sweep(now int64, draining bool) {
 	case csIdle:
 		if draining && cl.hasInput() {
 			cl.serve() // a request that crossed the drain in flight
+		} else if cl.late {
+			cl.lateSweep(now)
+		} else if draining && !cl.used {
+			cl.silentAtDrain()
 		} else if draining || now >= cl.deadline {
 			cl.close()
 		} else if cl.c.InboundBuffered() > 0 {
@@ -294,8 +305,8 @@ func (cl *client) gone() {
 // teardown forgets a closed connection and aborts its exchange. Loop only.
 func (cl *client) teardown() {
 	cl.lp.clients.remove(cl)
+	cl.released() // before clients goes down: see Engine.serving
 	cl.lp.e.clients.Add(-1)
-	cl.released()
 	observe.ClientConnections.Dec()
 	if ex := cl.ex; ex != nil {
 		cl.ex = nil

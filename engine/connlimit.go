@@ -118,7 +118,13 @@ func (k *connCaps) openUpstream(budget int) bool {
 	return true
 }
 
-// closeUpstream forgets a connection openUpstream counted. Any goroutine.
+// holdUpstream counts an upstream descriptor that is already open, past
+// any budget: a response stream's dup of a discarded connection, until the
+// stream closes it (closeUpstream). Any goroutine.
+func (k *connCaps) holdUpstream() { k.upstream.Add(1) }
+
+// closeUpstream forgets a connection openUpstream or holdUpstream counted.
+// Any goroutine.
 func (k *connCaps) closeUpstream() { k.upstream.Add(-1) }
 
 // perIP returns the connections open from addr now. Any goroutine.
@@ -155,22 +161,22 @@ func (cl *client) admit() bool {
 	} else {
 		observe.ClientRefusedPerIP.Inc()
 	}
-	cl.refuse()
+	cl.refuse("too many connections")
 	return false
 }
 
-// refuse answers a connection past a cap with 503, Retry-After: 1 and
-// Connection: close, then lingers (or, past maxRefusedLingering, closes).
-// Loop only.
-func (cl *client) refuse() {
+// refuse answers a new connection with a 503 JSON error saying msg,
+// Retry-After: 1 and Connection: close, then lingers (or, past
+// maxRefusedLingering, closes). Loop only.
+func (cl *client) refuse(msg string) {
 	var id [idLen]byte
 	cl.lp.newRequestID(&id)
 	ex := exchange{cl: cl, clientMinor: 1}
 	ex.setID(id[:])
 	ex.fx.AddResponseHeader("Retry-After", []byte("1"))
-	linger := cl.lp.e.caps.lingering.Add(1) <= maxRefusedLingering
+	linger := cl.refused || cl.lp.e.caps.lingering.Add(1) <= maxRefusedLingering // a late one counted at accept
 	cl.refused = true
-	ex.respondError(503, "too many connections", nil, true) // closes after the flush
+	ex.respondError(503, msg, nil, true) // closes after the flush
 	if !linger {
 		cl.close()
 	}
@@ -178,11 +184,11 @@ func (cl *client) refuse() {
 
 // released undoes admit when the client is torn down. Loop only.
 func (cl *client) released() {
-	switch {
-	case cl.counted:
+	if cl.counted { // a connection silent at the drain is both (drainrefuse.go)
 		cl.counted = false
 		cl.lp.e.caps.release(cl.addr)
-	case cl.refused:
+	}
+	if cl.refused {
 		cl.refused = false
 		cl.lp.e.caps.lingering.Add(-1)
 	}

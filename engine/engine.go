@@ -77,8 +77,13 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 }
 
 // Swap installs a new snapshot; requests already routed finish on the old
-// one. Any goroutine.
-func (e *Engine) Swap(s *pipeline.Snapshot) { e.snap.Store(s) }
+// one. The keep-alive connections to targets the new snapshot does not use
+// are closed on their loops, idle ones at once, busy ones when their
+// exchange ends (retire.go). Any goroutine.
+func (e *Engine) Swap(s *pipeline.Snapshot) {
+	e.snap.Store(s)
+	e.retirePoolsOnLoops()
+}
 
 // Snapshot returns the snapshot new requests are routed with. Any goroutine.
 func (e *Engine) Snapshot() *pipeline.Snapshot { return e.snap.Load() }
@@ -133,9 +138,22 @@ func (e *Engine) Draining() bool { return e.draining.Load() }
 // drain timeout (or ctx, whichever ends first), then stops the loops.
 // Any goroutine.
 //
-// gnet v2.9.7 cannot close its listeners before it stops the loops, so during
-// the drain a connection the kernel still accepts is closed at once, before
-// any of its bytes are read: no request on it was accepted, so none fails.
+// Closing the listener first would be the cleanest refusal (a load balancer
+// gets ECONNREFUSED at once and retries elsewhere), but gnet v2.9.7 has no
+// call that closes its listeners and keeps the loops running (Engine offers
+// Stop, which ends both, and Dup, whose copy's close leaves the listener
+// open; gnet issue #52 asked for a listener shutdown), and the way around it
+// from outside breaks gnet: a shutdown(2) of the listening socket through a
+// Dup stops it listening, the listener then polls readable, and accept(2)
+// fails with EINVAL, an error gnet's acceptor treats as fatal: it stops
+// every loop with the requests on them (tried against v2.9.7: new dials got
+// ECONNREFUSED, and the engine shut down a millisecond later). So the listener stays open during the drain and a
+// connection accepted then is answered at once: 503 with Retry-After: 1,
+// Connection: close and the JSON error "draining", after which it lingers
+// like any closing connection, so a request the client sent meanwhile does
+// not turn the close into a reset that destroys the answer (closing such a
+// connection unread, as before issue 12, reset thousands of them). The
+// drain waits for the connections carrying requests, not for these.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	if !e.draining.CompareAndSwap(false, true) {
 		return errors.New("engine: already shutting down")
@@ -147,7 +165,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	defer t.Stop()
 	drained := true
 wait:
-	for e.clients.Load() > 0 {
+	for e.serving() > 0 {
 		select {
 		case <-ctx.Done():
 			drained = false
@@ -156,7 +174,7 @@ wait:
 		}
 	}
 	if !drained {
-		e.log.Warn("drain timeout: closing connections with requests in flight", "open", e.clients.Load())
+		e.log.Warn("drain timeout: closing connections with requests in flight", "open", e.serving())
 	}
 	// gnet's Stop polls for the end of the loops every 500 ms; Serve returns
 	// as soon as they end, so wait for that instead.
@@ -171,6 +189,12 @@ wait:
 		return err
 	}
 }
+
+// serving counts the open client connections the drain waits for: all but
+// those refused at accept, which only linger after their 503. (A refused
+// connection is counted in clients before it is counted as lingering, and
+// leaves lingering first, so this never reads low.) Any goroutine.
+func (e *Engine) serving() int64 { return e.clients.Load() - e.caps.lingering.Load() }
 
 // OnBoot records the gnet engine. gnet calls it once.
 func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
@@ -220,9 +244,6 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		x.reattached(c)
 		x.s.lp.leave()
 		return nil, gnet.None
-	}
-	if e.draining.Load() {
-		return nil, gnet.Close
 	}
 	lp := e.loopOf(c.EventLoop())
 	lp.enter() // a refusal writes, and a failed write closes synchronously

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/observe"
+	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/router"
 	"github.com/sluicehq/sluice/upstream"
 )
@@ -37,6 +38,11 @@ type loop struct {
 	out     []byte   // scratch for response heads; written at once, gnet copies what is left
 	reqSeq  uint64   // request-ID counter
 	sweeper gnet.RunnableFunc
+	retirer gnet.RunnableFunc // retirePools, for Execute
+
+	// poolsSnap is the snapshot the pools were last checked against by
+	// retirePools (retire.go).
+	poolsSnap *pipeline.Snapshot
 
 	depth int          // nesting of our event handlers on this loop
 	dead  []teardowner // connections gnet closed during an event, torn down after it
@@ -83,11 +89,14 @@ func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
 		lp.leave()
 		return nil
 	}
+	lp.retirer = lp.newRetirer()
+	lp.poolsSnap = e.Snapshot()
 	return lp
 }
 
 // newClient adopts an accepted connection, or refuses it with a 503 when a
-// connection cap is reached (connlimit.go). Loop only.
+// connection cap is reached (connlimit.go) or the engine is draining.
+// Loop only.
 func (lp *loop) newClient(c gnet.Conn) {
 	cl := &client{lp: lp, c: c, state: csIdle}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -99,7 +108,10 @@ func (lp *loop) newClient(c gnet.Conn) {
 	lp.clients.push(cl)
 	lp.e.clients.Add(1)
 	observe.ClientConnections.Inc()
-	if cl.admit() {
+	switch {
+	case lp.e.draining.Load():
+		cl.acceptedLate()
+	case cl.admit():
 		observe.ClientAccepted.Inc()
 	}
 }
@@ -109,6 +121,9 @@ func (lp *loop) pool(t *upstream.Target) *pool {
 	p := lp.pools[t]
 	if p == nil {
 		p = &pool{lp: lp, target: t, m: observe.NewClusterMetrics(t.Cluster.Name)}
+		// A request routed on a replaced snapshot (a retry, say) may reach
+		// a target after its pools were retired: its pool is born retired.
+		p.retired = !serves(lp.e.Snapshot(), t)
 		lp.pools[t] = p
 	}
 	return p
@@ -118,6 +133,7 @@ func (lp *loop) pool(t *upstream.Target) *pool {
 // clients, upstream response timeouts, lingering closes, idle pool expiry,
 // and the drain. Loop only.
 func (lp *loop) sweep() {
+	lp.retirePools()
 	now := lp.e.clock()
 	draining := lp.e.draining.Load()
 	for cl := lp.clients.head; cl != nil; {

@@ -20,6 +20,11 @@ type pool struct {
 	idle    []*upConn // LIFO: the most recently used conn is the warmest
 	dialing int
 	busy    int
+	// retired: the serving snapshot no longer routes to target, so no
+	// connection is parked here (retire.go). Set once, never cleared: a
+	// snapshot carries clusters over only from the one it replaces
+	// (pipeline.BuildFrom), so a dropped target never serves again.
+	retired bool
 
 	m                *observe.ClusterMetrics
 	pubIdle, pubBusy int // what publish last added to the cluster's gauges
@@ -66,7 +71,7 @@ func (p *pool) put(up *upConn) {
 	// surplusIdle: closing the surplus at once would, under a steady load with
 	// more requests in flight than the cap, close a connection every response
 	// and dial a new one the next request (nginx's keepalive does exactly that).
-	if p.target.Cluster.MaxIdle == 0 || p.lp.e.draining.Load() {
+	if p.target.Cluster.MaxIdle == 0 || p.retired || p.lp.e.draining.Load() {
 		p.busy++ // discard counts a non-idle conn out of busy
 		up.discard()
 		return

@@ -104,10 +104,12 @@ func (ex *exchange) streamResponse() {
 	s := &stream{ex: ex, cl: ex.cl, lp: ex.cl.lp, file: f, fail: make(chan struct{})}
 	ex.stream = s
 	s.lp.e.streams.Add(1)
+	s.lp.e.caps.holdUpstream() // discard let go of the count; the dup is still a descriptor
 	go s.copyResponse()
 }
 
 func (s *stream) copyResponse() {
+	defer s.lp.e.caps.closeUpstream()
 	defer s.file.Close()
 	buf := make([]byte, streamBuf)
 	ex := s.ex

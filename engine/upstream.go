@@ -50,6 +50,7 @@ func (up *upConn) opened(c gnet.Conn) {
 func (up *upConn) dialFailed(err error) {
 	up.pool.dialing--
 	up.closed = true
+	up.tornDown = true
 	up.lp.e.caps.closeUpstream()
 	ex := up.ex
 	up.ex = nil
@@ -121,6 +122,13 @@ func (up *upConn) discard() {
 	}
 	up.closed = true
 	up.ex = nil
+	// OnClose will see closed and skip teardown, so discard does its
+	// accounting: the descriptor budget's count too, which, left out,
+	// shrank the budget by one for every connection the pool ever closed
+	// (idle timeout, surplus, max_idle 0, retired pools) until every new
+	// upstream connection was refused with 503 (issue 12).
+	up.tornDown = true
+	up.lp.e.caps.closeUpstream()
 	if up.c != nil {
 		_ = up.lp.el.Close(up.c)
 	}

@@ -21,7 +21,7 @@ const (
 	// rounding of the interval would cost more than 0.1% of the rate.
 	MinInterval = time.Microsecond
 	// MaxWindow bounds Burst × interval, the time an empty bucket takes to
-	// fill (about 417 days), so bucket states stay far inside the 60-bit
+	// fill (about 417 days), so bucket states stay far inside the 59-bit
 	// wrap-around range.
 	MaxWindow = time.Duration(1 << 55)
 )

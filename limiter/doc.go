@@ -25,22 +25,27 @@
 // (multiply-shift on the 64-bit key) and may sit in any of its 8 slots.
 //
 // When a new key arrives at a full set it takes the least useful slot: an
-// empty one, else the fullest bucket (an idle, completely refilled bucket
-// first). Evicting a full bucket loses nothing, since a key that comes back
-// would get a full bucket anyway. Evicting a partly drained bucket hands its
-// key a full bucket when it returns, a gift of at most the tokens it had
-// spent: this is the accepted relaxation of a bounded table. It cannot be
-// aimed: a flood of made-up keys each spends one token, so its buckets are
-// fuller than those of a client that is actually being limited, and the
-// flood evicts its own buckets first. A MaxKeys comfortably above the number
-// of keys active within one refill period (τ) makes evictions of honest
-// buckets irrelevant.
+// empty one, else a full bucket (an idle, completely refilled one), else the
+// slot of a key seen only once, else the fullest bucket of a key that has
+// come back. Evicting a full bucket loses nothing, since a key that comes
+// back would get a full bucket anyway. Evicting a partly drained bucket
+// hands its key a full bucket when it returns, a gift of at most the tokens
+// it had spent: this is the accepted relaxation of a bounded table. It cannot
+// be aimed: a flood of made-up keys sends one request per key, so its keys
+// are all seen once and evict each other, never a key that has come back,
+// such as a client that has been refused. (Fullness alone cannot tell them
+// apart: with a burst of 1, a made-up key's bucket is as empty as a limited
+// client's and needs longer to refill, so each slot records whether its key
+// came back.) A flood that sends every made-up key twice pays two requests
+// per key and, once it fills a set with such keys, may evict the fullest of
+// them; a MaxKeys comfortably above the number of keys active within one
+// refill period (τ) makes evictions of honest buckets irrelevant.
 //
 // # Concurrency
 //
-// Allow is safe from any goroutine. A slot's state word packs the TAT (60
-// bits of nanoseconds, compared modulo 2^60, so about 18 years of wrap-free
-// range), a 3-bit generation and a lock bit. Admitting a request is one
+// Allow is safe from any goroutine. A slot's state word packs the TAT (59
+// bits of nanoseconds, compared modulo 2^59, so about 9 years of wrap-free
+// range), the came-back bit, a 3-bit generation and a lock bit. Admitting a request is one
 // compare-and-swap on the state word. Replacing a slot's key locks the
 // state word with a CAS, stores the new key, then stores the new state with
 // the next generation, so a goroutine racing on the old key either sees the

@@ -14,7 +14,7 @@ const ways = 8
 
 // maxSkew is how far apart the clocks of concurrent callers may be. A
 // bucket further in debt than its window plus this cannot have been
-// written by a caller with a sane clock (it is a state from before a 2^60 ns
+// written by a caller with a sane clock (it is a state from before a 2^59 ns
 // wrap-around), and reads as full.
 const maxSkew = int64(time.Minute)
 
@@ -156,10 +156,18 @@ func (l *Limiter) take(k, state *atomic.Uint64, s, key uint64, now int64, out *D
 		d := l.debt(s, now)
 		nd := d + l.interval
 		if nd > l.window {
+			// A refusal consumes nothing, but it is the clearest sign that
+			// key is a client being limited: mark the slot, once.
+			if s&backBit == 0 && !state.CompareAndSwap(s, s|backBit) {
+				if s = state.Load(); s&lockBit != 0 {
+					return false
+				}
+				continue
+			}
 			*out = Decision{Limit: l.burst, Reset: time.Duration(d), RetryAfter: time.Duration(nd - l.window)}
 			return true
 		}
-		if state.CompareAndSwap(s, pack(genOf(s), now+nd)) {
+		if state.CompareAndSwap(s, pack(hdrOf(s)|backBit, now+nd)) {
 			l.admitted(nd, out)
 			return true
 		}
@@ -171,8 +179,22 @@ func (l *Limiter) take(k, state *atomic.Uint64, s, key uint64, now int64, out *D
 
 // insert hands key the least useful slot of its set and takes one token
 // from the fresh bucket.
+//
+// The least useful slot is an empty one, else the one whose eviction gives
+// away least: a full bucket (nothing: its key would get a full bucket
+// anyway), then a key seen only once, then a key that came back, each
+// class fullest first. The order between the last two is what makes a flood
+// of made-up keys harmless. A key seen once has spent one token, so
+// evicting it gives away at most that token, as little as evicting any
+// partly drained bucket can; but its TAT alone cannot say so: with Burst 1
+// that one token is the whole bucket, and a made-up key's bucket, drained a
+// moment ago, needs longer to refill than that of a client refused minutes
+// ago. Ranking by refill time alone then evicts the limited client first,
+// and a flood of one-off keys resets it. The back bit (state.go) keeps the
+// flood among its own kind: it evicts a key that has come back only when
+// all eight slots hold such keys.
 func (l *Limiter) insert(st *set, key uint64, now int64, stubborn bool, d *Decision) bool {
-	victim, best := -1, int64(0)
+	victim, rank, best := -1, 0, int64(0)
 	var vs uint64
 	for i := range ways {
 		s := st.states[i].Load()
@@ -183,9 +205,11 @@ func (l *Limiter) insert(st *set, key uint64, now int64, stubborn bool, d *Decis
 			victim, vs = i, s
 			break
 		}
-		if d := l.debt(s, now); victim < 0 || d < best {
-			victim, best, vs = i, d, s
-			if d == 0 {
+		d := l.debt(s, now)
+		r := evictRank(s, d)
+		if victim < 0 || r < rank || r == rank && d < best {
+			victim, rank, best, vs = i, r, d, s
+			if r == 0 {
 				break // full already: nothing better to find
 			}
 		}
@@ -207,6 +231,19 @@ func (l *Limiter) insert(st *set, key uint64, now int64, stubborn bool, d *Decis
 	st.states[victim].Store(pack(genOf(locked), now+l.interval))
 	l.admitted(l.interval, d)
 	return true
+}
+
+// evictRank orders slots for eviction, lowest first (see insert): 0 for a
+// full bucket (debt d is 0), 1 for a key seen once, 2 for a key that came
+// back.
+func evictRank(s uint64, d int64) int {
+	switch {
+	case d == 0:
+		return 0
+	case s&backBit == 0:
+		return 1
+	}
+	return 2
 }
 
 // dropFuller empties whichever of slots a and b, both holding key, has the

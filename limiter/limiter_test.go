@@ -2,6 +2,7 @@ package limiter
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,72 @@ func TestEviction(t *testing.T) {
 	})
 }
 
+// TestFloodCannotResetALimitedKeyAtAnyBurst pins issue 12: with burst 1 a
+// made-up key's bucket, drained a moment ago, needs longer to refill than
+// the bucket of a client refused earlier, so ranking slots by refill time
+// alone evicted the limited client and 100,000 one-off keys reset it.
+func TestFloodCannotResetALimitedKeyAtAnyBurst(t *testing.T) {
+	for _, burst := range []int64{1, 2, 3, 10} {
+		t.Run(fmt.Sprintf("burst %d", burst), func(t *testing.T) {
+			// The issue's config: one request per hour, 1024 keys.
+			l := mustNew(t, Config{Rate: 1, Per: time.Hour, Burst: burst, MaxKeys: 1024})
+			const victim = 0xdecaf
+			now := t0
+			for range burst {
+				if d := l.Allow(victim, now); !d.Allowed {
+					t.Fatalf("victim's first requests: got %+v", d)
+				}
+			}
+			if d := l.Allow(victim, now); d.Allowed {
+				t.Fatalf("victim past its burst: got %+v, want refused", d)
+			}
+			// The flood arrives later and keeps arriving, so each made-up
+			// bucket is more recently drained than the victim's.
+			for k := uint64(1); k <= 100_000; k++ {
+				now += int64(time.Millisecond)
+				if d := l.Allow(k*0x9e3779b97f4a7c15, now); !d.Allowed {
+					t.Fatalf("made-up key %d refused: %+v", k, d)
+				}
+			}
+			if d := l.Allow(victim, now); d.Allowed {
+				t.Fatalf("victim after the flood: got %+v, want still refused", d)
+			}
+		})
+	}
+}
+
+func TestKeySeenOnceGoesBeforeAKeyThatCameBack(t *testing.T) {
+	// MaxKeys 8: one set. Burst 1, so every bucket in it is empty and only
+	// whether its key came back tells the slots apart.
+	l := mustNew(t, Config{Rate: 1, Per: time.Hour, Burst: 1, MaxKeys: 8})
+	for k := uint64(1); k <= 8; k++ {
+		l.Allow(k, t0+int64(k)) // key 1 drained first: the fullest bucket
+	}
+	l.Allow(1, t0+10) // key 1 comes back, refused
+	l.Allow(2, t0+10) // key 2 too
+	// Two newcomers take the slots of keys 3 and 4, the fullest of those
+	// seen once, not key 1's or 2's, though theirs are fuller.
+	l.Allow(100, t0+20)
+	l.Allow(101, t0+20)
+	for k, want := range map[uint64]bool{1: true, 2: true, 3: false, 4: false, 5: true, 100: true, 101: true} {
+		if got := holds(l, k); got != want {
+			t.Errorf("key %d resident: %v, want %v", k, got, want)
+		}
+	}
+}
+
+// holds reports whether some slot of l holds key.
+func holds(l *Limiter, key uint64) bool {
+	for i := range l.sets {
+		for w := range ways {
+			if l.sets[i].keys[w].Load() == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func TestManyKeys(t *testing.T) {
 	// 2,000 keys in a default-size table each get a bucket of their own:
 	// exactly Burst admitted per key.
@@ -235,9 +302,9 @@ func TestZeroKeyIsUsable(t *testing.T) {
 func TestClockWrapAndSkew(t *testing.T) {
 	cfg := Config{Rate: 10, Per: time.Second, Burst: 2}
 
-	t.Run("across a 2^60 boundary", func(t *testing.T) {
+	t.Run("across a 2^59 boundary", func(t *testing.T) {
 		l := mustNew(t, cfg)
-		now := int64(3<<60) - int64(50*time.Millisecond)
+		now := int64(5<<59) - int64(50*time.Millisecond)
 		l.Allow(1, now)
 		l.Allow(1, now)
 		if l.Allow(1, now+int64(99*time.Millisecond)).Allowed {
@@ -262,10 +329,10 @@ func TestClockWrapAndSkew(t *testing.T) {
 		l := mustNew(t, cfg)
 		l.Allow(1, t0)
 		l.Allow(1, t0)
-		// 2^60 ns later (36 years) the 60-bit TAT looks 200ms ahead; 2^60
+		// 2^59 ns later (18 years) the 59-bit TAT looks 200ms ahead; 2^59
 		// minus one hour later it looks an hour ahead, which no clock skew
 		// explains: full.
-		if d := l.Allow(1, t0+1<<60-int64(time.Hour)); !d.Allowed || d.Remaining != 1 {
+		if d := l.Allow(1, t0+1<<59-int64(time.Hour)); !d.Allowed || d.Remaining != 1 {
 			t.Fatalf("ancient state: got %+v", d)
 		}
 	})

@@ -141,6 +141,9 @@ var (
 	// and limits.max_connections_per_ip (not counted as accepted).
 	ClientRefusedMax   = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="max_connections"}`)
 	ClientRefusedPerIP = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="per_ip"}`)
+	// Connections accepted during a drain and answered 503 at once (gnet
+	// cannot close the listener alone; see engine.Shutdown).
+	ClientRefusedDraining = metrics.GetOrCreateCounter(`sluice_client_connections_refused_total{reason="draining"}`)
 	// Requests answered 503 because a new upstream connection would have
 	// passed the descriptor budget (clients + upstream connections).
 	UpstreamRefusedFD = metrics.GetOrCreateCounter(`sluice_upstream_connections_refused_total{reason="descriptors"}`)

@@ -171,6 +171,14 @@ func patternHash(n int64) string {
 
 // TestStreamedBodiesArriveIntact moves 32 MiB each way through the off-loop
 // path, with Content-Length and with chunked framing, and checks every byte.
+//
+// The slow end does not read at all until the gateway has moved the body off
+// the loop, then reads slowly. (It used to only read slowly, which made the
+// detach depend on the fast end outrunning ~32 MB/s: under -race on a loaded
+// 2-core machine the pattern generator itself is slower than that, nothing
+// backed up, and the test failed 1-2 times in 5 with "never left the loop".)
+// A receiver that takes nothing must make the gateway detach once the kernel
+// buffers (a few MiB at most) are full, whatever the speeds.
 func TestStreamedBodiesArriveIntact(t *testing.T) {
 	const size = 32 << 20
 	want := patternHash(size)
@@ -180,9 +188,15 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 	}
 	// Small kernel buffers on both slow ends make the gateway see pushback at
 	// once, however fast the (race-instrumented) fast end happens to be.
+	var g *gateway
+	streamed := make(chan int64, 1) // the upload's Streams() before it started
 	up := serveUpstream(t, smallRcvBuf{ln}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/echo/up":
+			// Hold the body in the kernel until the gateway detached it
+			// (or give up and let the test report that it never did).
+			before := <-streamed
+			waitUntil(streamWait, func() bool { return g.e.Streams() > before })
 			h := sha256.New()
 			if _, err := slowerCopy(h, r.Body, 32<<10); err != nil { // ~32 MB/s at most
 				http.Error(w, err.Error(), 500)
@@ -196,11 +210,12 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 			_, _ = io.CopyN(w, &pattern{}, size) // no length: net/http chunks it
 		}
 	}))
-	g := startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
+	g = startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
 	warmPool(t, g) // the uploads below then start on a pooled connection, not a dial
 
 	for _, chunked := range []bool{false, true} {
 		streams := g.e.Streams()
+		streamed <- streams
 		req, _ := http.NewRequest("POST", g.url("/api/echo/up"), io.LimitReader(&pattern{}, size))
 		if !chunked {
 			req.ContentLength = size
@@ -229,6 +244,8 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Read nothing of the body until the gateway detached it.
+		waitUntil(streamWait, func() bool { return g.e.Streams() > streams })
 		h := sha256.New()
 		n, err := slowerCopy(h, resp.Body, 32<<10)
 		resp.Body.Close()
@@ -240,6 +257,10 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 		}
 	}
 }
+
+// streamWait bounds how long a test waits for the gateway to move a body off
+// the loop; it takes milliseconds once the receiver stops reading.
+const streamWait = 30 * time.Second
 
 // warmPool sends one request so the loop holds an idle upstream connection:
 // a body arriving while its upstream is still being dialed is held in memory

@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"testing"
+	"time"
+)
+
+// The engine tests wait for conditions, never for a guessed duration: a
+// sleep long enough on an idle laptop is too short on a loaded 2-core CI
+// runner under -race, and too long everywhere else. waitUntil and eventually
+// are the one way to wait; a time.Sleep left in a test is part of the
+// scenario (a slow upstream, a client pacing its bytes, an idle gap), not a
+// synchronisation.
+
+// waitPollMax caps the poll interval: the first polls come quickly, so a
+// condition that is already true or becomes true soon costs next to nothing.
+const waitPollMax = 20 * time.Millisecond
+
+// waitUntil polls cond until it holds or limit has passed, and reports how
+// long it took and whether it held. It never fails a test, so it may run on
+// any goroutine (an upstream handler, a client goroutine).
+func waitUntil(limit time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	poll := time.Millisecond
+	for {
+		if cond() {
+			return time.Since(start), true
+		}
+		if time.Since(start) > limit {
+			return time.Since(start), false
+		}
+		<-time.After(poll)
+		poll = min(2*poll, waitPollMax)
+	}
+}
+
+// eventually fails the test unless cond holds within limit; what names the
+// condition in the failure. Test goroutine only (it calls t.Fatalf).
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if _, ok := waitUntil(limit, cond); !ok {
+		t.Fatalf("timed out after %v waiting for %s", limit, what)
+	}
+}

@@ -257,7 +257,7 @@ func TestJWKSRotationUnderLoad(t *testing.T) {
 			cold <- fmt.Sprintf("%d %s %v", code, strings.TrimSpace(body), err)
 		}()
 	}
-	time.Sleep(150 * time.Millisecond) // let them reach the gateway and park
+	eventually(t, 5*time.Second, "4 requests parked on the first JWKS fetch", func() bool { return parkedExchanges(t, g) == 4 })
 	select {
 	case got := <-cold:
 		t.Fatalf("a request was answered before any key was known: %s", got)

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/panjf2000/gnet/v2"
 )
 
 // The engine tests wait for conditions, never for a guessed duration: a
@@ -41,4 +44,57 @@ func eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 	if _, ok := waitUntil(limit, cond); !ok {
 		t.Fatalf("timed out after %v waiting for %s", limit, what)
 	}
+}
+
+// onEveryLoop runs fn on each of the gateway's event loops in turn and waits
+// for it: the way a test reads loop-owned state. Loops are created as gnet
+// first uses them, so a loop that never served a connection is not visited.
+// Test goroutine only.
+func onEveryLoop(t *testing.T, g *gateway, fn func(lp *loop)) {
+	t.Helper()
+	var loops []*loop
+	g.e.loops.Range(func(_, v any) bool { loops = append(loops, v.(*loop)); return true })
+	for _, lp := range loops {
+		done := make(chan struct{})
+		if err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			fn(lp)
+			close(done)
+			return nil
+		})); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("loop callback did not run")
+		}
+	}
+}
+
+// parkedExchanges counts the requests parked by a filter, all loops
+// together. Test goroutine only.
+func parkedExchanges(t *testing.T, g *gateway) int {
+	t.Helper()
+	n := 0
+	onEveryLoop(t, g, func(lp *loop) {
+		for cl := lp.clients.head; cl != nil; cl = cl.next {
+			if cl.ex != nil && cl.ex.paused {
+				n++
+			}
+		}
+	})
+	return n
+}
+
+// idleUpstreams counts the idle pooled upstream connections, all loops and
+// targets together. Test goroutine only.
+func idleUpstreams(t *testing.T, g *gateway) int {
+	t.Helper()
+	n := 0
+	onEveryLoop(t, g, func(lp *loop) {
+		for _, p := range lp.pools {
+			n += len(p.idle)
+		}
+	})
+	return n
 }

@@ -2,6 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +101,32 @@ func idleUpstreams(t *testing.T, g *gateway) int {
 		}
 	})
 	return n
+}
+
+// tcpState returns the kernel's state of the TCP socket from local to remote,
+// as /proc/net/tcp writes it ("01" established, "08" close-wait: the peer's
+// FIN arrived), or "" when no such socket is listed (closed, or reset).
+// Any goroutine; it fails only through t.Fatal on the test goroutine.
+func tcpState(t *testing.T, local, remote net.Addr) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatalf("reading socket states: %v", err)
+	}
+	want := procAddr(local) + " " + procAddr(remote)
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[1]+" "+f[2] == want {
+			return f[3]
+		}
+	}
+	return ""
+}
+
+// procAddr writes an IPv4 TCP address as /proc/net/tcp does: the address as
+// a little-endian 32-bit hex number, a colon, the port in hex.
+func procAddr(a net.Addr) string {
+	ta := a.(*net.TCPAddr)
+	ip := ta.IP.To4()
+	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], ta.Port)
 }

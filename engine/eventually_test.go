@@ -59,19 +59,26 @@ func onEveryLoop(t *testing.T, g *gateway, fn func(lp *loop)) {
 	var loops []*loop
 	g.e.loops.Range(func(_, v any) bool { loops = append(loops, v.(*loop)); return true })
 	for _, lp := range loops {
-		done := make(chan struct{})
-		if err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			fn(lp)
-			close(done)
-			return nil
-		})); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("loop callback did not run")
-		}
+		runOnLoop(t, lp, fn)
+	}
+}
+
+// runOnLoop runs fn on lp and waits for it (at most 5 s). Test goroutine
+// only.
+func runOnLoop(t *testing.T, lp *loop, fn func(lp *loop)) {
+	t.Helper()
+	done := make(chan struct{})
+	if err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		fn(lp)
+		close(done)
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("loop callback did not run")
 	}
 }
 

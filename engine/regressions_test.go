@@ -46,19 +46,7 @@ func onTheLoop(t *testing.T, g *gateway, fn func(lp *loop)) {
 	if lp == nil {
 		t.Fatal("no loop yet")
 	}
-	done := make(chan struct{})
-	if err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		fn(lp)
-		close(done)
-		return nil
-	})); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("loop callback did not run")
-	}
+	runOnLoop(t, lp, fn)
 }
 
 // Bug: Engine.OnClose is not bracketed by loop.enter/leave. When gnet closes

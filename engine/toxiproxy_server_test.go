@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -81,6 +82,9 @@ func txStartServer(t *testing.T) *txServer {
 		_, port, _ := net.SplitHostPort(freeAddr(t))
 		logs := &txLog{}
 		cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", port)
+		// Info keeps what a failure needs (accepts, closes, link errors)
+		// without a line per API call and per toxic step.
+		cmd.Env = append(os.Environ(), "LOG_LEVEL=info")
 		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("toxiproxy: %v", err)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -278,29 +279,41 @@ func warmPool(t *testing.T, g *gateway) {
 
 // TestUploadDuringASlowDialIsStreamed: a fast client sends more than
 // holdHighWater of body while its upstream connection is still being dialed
-// (the target's accept queue is full, so the first SYN is dropped and the
-// kernel retries after about a second). The body must move to a stream that
-// waits for the dial, not grow gnet's buffer or drop the client, and arrive
-// intact once the upstream accepts.
+// (the target's accept queue is full, so the SYNs are dropped and the kernel
+// retries them). The body must move to a stream that waits for the dial, not
+// grow gnet's buffer or drop the client, and arrive intact once the upstream
+// accepts. The target starts accepting only once the body has moved (it used
+// to after a fixed 300ms, and on a loaded machine the dial could complete
+// before the client had sent holdHighWater: "never moved to a stream").
 func TestUploadDuringASlowDialIsStreamed(t *testing.T) {
-	addr := slowToAccept(t, 300*time.Millisecond, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	open := make(chan struct{})
+	addr := slowToAccept(t, open, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
 		io.Copy(h, r.Body)
 		io.WriteString(w, hex.EncodeToString(h.Sum(nil)))
 	}))
 	const size = 24 << 20
+	body := make([]byte, size)
+	_, _ = (&pattern{}).Read(body)
+	sum := sha256.Sum256(body)
+	// The connect timeout outlasts the kernel's SYN retries at 1, 3, 7 and
+	// 15 s, so the dial completes at whichever retry follows the opening.
 	g := startGateway(t, ftConfig("limits: {max_body_bytes: 0}", ftRoute("up", "/up", "up"),
-		ftCluster{name: "up", addr: addr, timeouts: "{connect: 5s, response: 10s}"}), 1)
-	req, _ := http.NewRequest("POST", g.url("/up/x"), io.LimitReader(&pattern{}, size))
-	req.ContentLength = size
+		ftCluster{name: "up", addr: addr, timeouts: "{connect: 20s, response: 20s}"}), 1)
 	streams := g.e.Streams()
+	go func() {
+		waitUntil(streamWait, func() bool { return g.e.Streams() > streams })
+		close(open)
+	}()
+	req, _ := http.NewRequest("POST", g.url("/up/x"), bytes.NewReader(body))
+	req.ContentLength = size
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(got) != patternHash(size) {
+	if resp.StatusCode != 200 || string(got) != hex.EncodeToString(sum[:]) {
 		t.Fatalf("upload: %d %q", resp.StatusCode, got)
 	}
 	if g.e.Streams() == streams {
@@ -308,11 +321,11 @@ func TestUploadDuringASlowDialIsStreamed(t *testing.T) {
 	}
 }
 
-// slowToAccept returns a loopback address whose first SYNs are dropped: a
-// backlog-0 listener with its accept queue filled. After delay it starts
-// serving h (accepting the queued fillers too), so a dial in progress
-// completes at the kernel's next SYN retry, about a second after it began.
-func slowToAccept(t *testing.T, delay time.Duration, h http.Handler) string {
+// slowToAccept returns a loopback address whose SYNs are dropped: a
+// backlog-0 listener with its accept queue filled. When open is closed it
+// starts serving h (accepting the queued fillers too), so a dial in progress
+// completes at the kernel's next SYN retry.
+func slowToAccept(t *testing.T, open <-chan struct{}, h http.Handler) string {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -347,6 +360,9 @@ func slowToAccept(t *testing.T, delay time.Duration, h http.Handler) string {
 	}
 	srv := &http.Server{Handler: h}
 	t.Cleanup(func() { srv.Close() })
-	time.AfterFunc(delay, func() { _ = srv.Serve(ln) })
+	go func() {
+		<-open
+		_ = srv.Serve(ln)
+	}()
 	return addr
 }

@@ -27,6 +27,13 @@ import (
 // txClients is how many clients go through each toxic at once.
 const txClients = 4
 
+// txClientTimeouts keeps each case's client connections open between its
+// steps (warm-up, toxics added over the API, the request through them): with
+// a short client_idle, a loaded machine let the gateway close them as idle
+// first, and the request through the toxic read EOF instead of its answer.
+// Client timeouts are not what these tests are about.
+const txClientTimeouts = "timeouts: {client_header: 10s, client_idle: 60s}"
+
 // txSockets counts, from /proc/net/tcp, the TCP sockets of the gateway's
 // connections to port (this process's side: established, connecting or
 // half-closed by the peer but not yet closed by us, i.e. an fd still held)
@@ -218,7 +225,7 @@ func txRun(t *testing.T, cases []txCase) {
 	up := startUpstream(t, txHandler(hits))
 	proxies := make([]*txProxy, len(cases))
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "listen: \"{{listen}}\"\nadmin: \"\"\n%s\nclusters:\n", shortClientTimeouts)
+	fmt.Fprintf(&cfg, "listen: \"{{listen}}\"\nadmin: \"\"\n%s\nclusters:\n", txClientTimeouts)
 	for i, tc := range cases {
 		proxies[i] = srv.proxy(t, fmt.Sprintf("c%d", i), up.addr)
 		fmt.Fprintf(&cfg, "  c%d:\n    targets: [{url: \"http://%s\"}]\n    timeouts: %s\n"+

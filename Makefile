@@ -2,6 +2,12 @@
 GO       ?= go
 BIN      := bin/sluice
 PKGS     := ./...
+# Modules nested in this repository, each with its own go.mod so that what
+# only the benchmarks need (goja, gonum/plot) stays out of the gateway's
+# go.mod. `make test` vets, lints and tests them like the main module.
+# tools/ (toxiproxy's server for engine's fault tests, staticcheck) has no
+# code of its own: it pins those programs, which run as `go tool -n`.
+MODS     := bench
 # A count, not a duration: with a duration, Go's fuzz coordinator can fail a
 # clean run with "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27). 300000 inputs is 3-10 s a target here.
@@ -10,7 +16,7 @@ FUZZTIME ?= 300000x
 # outside a git checkout.
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build run test test-short fuzz bench bench-full bench-go lint clean
+.PHONY: build run test test-short vet fuzz bench bench-full bench-go lint clean
 
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/sluice
@@ -21,15 +27,24 @@ run: build
 	./$(BIN)
 
 # vet + staticcheck, unit and end-to-end tests (real sockets, 127.0.0.1 only)
-# with -race, and a short bounded run of every fuzz target.
-test: build
-	$(GO) vet $(PKGS)
-	$(GO) tool staticcheck $(PKGS)
+# with -race, of the main module and of $(MODS), and a short bounded run of
+# every fuzz target.
+test: build vet
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	@for m in $(MODS); do echo "go test -race ./... (in $$m/)"; (cd $$m && $(GO) test -race -count=1 -timeout 10m ./...) || exit 1; done
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
+	@for m in $(MODS); do (cd $$m && $(GO) test -count=1 -short ./...) || exit 1; done
+
+# go vet and staticcheck (pinned in tools/go.mod) over every module.
+vet:
+	$(GO) vet $(PKGS)
+	@for m in $(MODS); do echo "go vet ./... (in $$m/)"; (cd $$m && $(GO) vet ./...) || exit 1; done
+	@sc=$$(cd tools && $(GO) tool -n staticcheck) || exit 1; \
+	echo "staticcheck $(PKGS)"; $$sc $(PKGS) || exit 1; \
+	for m in $(MODS); do echo "staticcheck ./... (in $$m/)"; (cd $$m && $$sc ./...) || exit 1; done
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:
@@ -54,11 +69,10 @@ bench-full: build bench-go
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./http1/ ./router/ ./limiter/ ./breaker/ ./upstream/ ./filter/... ./observe/ ./engine/
 
-# gofmt, vet and staticcheck (pinned in go.mod as a tool).
+# gofmt, then vet and staticcheck over every module.
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) vet $(PKGS)
-	$(GO) tool staticcheck $(PKGS)
+	$(MAKE) --no-print-directory vet
 
 clean:
 	rm -rf bin

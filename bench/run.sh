@@ -180,7 +180,7 @@ done
 [[ -f $SLUICE_CONFIG_ABS ]] || die "SLUICE_CONFIG $SLUICE_CONFIG not found"
 
 for t in upstream idle report token; do
-    (cd "$ROOT" && go build -o "$BIN/$t" "./bench/$t") || die "building bench/$t failed"
+    (cd "$ROOT/bench" && go build -o "$BIN/$t" "./$t") || die "building bench/$t failed"
 done
 # Keys and tokens for the JWT scenarios: fresh each run.
 TOKENS=$("$BIN/token" -dir "$ROOT/bench/.keys") || die "bench/token failed"

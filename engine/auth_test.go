@@ -97,18 +97,6 @@ func authEcho(t *testing.T, body string) echoed {
 	return e
 }
 
-// authWaitUntil polls cond every few milliseconds for at most d.
-func authWaitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // ecKey is an ES256 signing key published in a JWKS under kid.
 type ecKey struct {
 	kid  string
@@ -260,7 +248,7 @@ func TestJWKSRotationUnderLoad(t *testing.T) {
 	}
 
 	// Cold start: the first fetch is held, so requests wait for it.
-	authWaitUntil(t, 2*time.Second, "the gateway's first JWKS fetch", func() bool { return idp.hits.Load() >= 1 })
+	eventually(t, 2*time.Second, "the gateway's first JWKS fetch", func() bool { return idp.hits.Load() >= 1 })
 	cold := make(chan string, 4)
 	for i := range 4 {
 		tok := k1.sign(t, userClaims(fmt.Sprintf("cold-%d", i), "user"))
@@ -269,7 +257,7 @@ func TestJWKSRotationUnderLoad(t *testing.T) {
 			cold <- fmt.Sprintf("%d %s %v", code, strings.TrimSpace(body), err)
 		}()
 	}
-	time.Sleep(150 * time.Millisecond) // let them reach the gateway and park
+	eventually(t, 5*time.Second, "4 requests parked on the first JWKS fetch", func() bool { return parkedExchanges(t, g) == 4 })
 	select {
 	case got := <-cold:
 		t.Fatalf("a request was answered before any key was known: %s", got)
@@ -339,32 +327,32 @@ func TestJWKSRotationUnderLoad(t *testing.T) {
 		}
 	}
 
-	authWaitUntil(t, 3*time.Second, "load with key-1", enough(0))
+	eventually(t, 3*time.Second, "load with key-1", enough(0))
 
 	// Rotation, step 1: publish key-2 next to key-1; once the gateway has
 	// fetched it, sign with key-2.
 	v := idp.publish(k1, k2)
-	authWaitUntil(t, 3*time.Second, "a fetch of the document with key-2", func() bool { return idp.servedCount(v) >= 1 })
+	eventually(t, 3*time.Second, "a fetch of the document with key-2", func() bool { return idp.servedCount(v) >= 1 })
 	phase.Store(1)
-	authWaitUntil(t, 3*time.Second, "load with key-2", enough(1))
-	authWaitUntil(t, 3*time.Second, "every worker on key-2", allIn(1))
+	eventually(t, 3*time.Second, "load with key-2", enough(1))
+	eventually(t, 3*time.Second, "every worker on key-2", allIn(1))
 
 	// Step 2: retire key-1 (no request signed with it is in flight now).
 	v = idp.publish(k2)
-	authWaitUntil(t, 3*time.Second, "a fetch of the document without key-1", func() bool { return idp.servedCount(v) >= 1 })
+	eventually(t, 3*time.Second, "a fetch of the document without key-1", func() bool { return idp.servedCount(v) >= 1 })
 	phase.Store(2)
 	rc := dialRaw(t, g.addr)
 	resp, body := rc.authGet("/api/retired", "Authorization: Bearer "+k1.sign(t, userClaims("late", "user")))
 	expectGatewayError(t, resp, body, 401, "Invalid token", "", false)
-	authWaitUntil(t, 3*time.Second, "load after key-1 was retired", enough(2))
+	eventually(t, 3*time.Second, "load after key-1 was retired", enough(2))
 
 	// The provider fails, then is gone: the cached key set keeps serving.
 	idp.down.Store(true)
-	authWaitUntil(t, 3*time.Second, "a failed JWKS fetch", func() bool { return idp.downHits.Load() >= 1 })
+	eventually(t, 3*time.Second, "a failed JWKS fetch", func() bool { return idp.downHits.Load() >= 1 })
 	idp.Close()
 	phase.Store(3)
 	downAt := time.Now()
-	authWaitUntil(t, 3*time.Second, "load with the provider down", func() bool {
+	eventually(t, 3*time.Second, "load with the provider down", func() bool {
 		return ok[3].Load() >= 20 && time.Since(downAt) > 200*time.Millisecond
 	})
 	stop.Store(true)
@@ -714,7 +702,7 @@ func TestAuditLogOfAdminRoute(t *testing.T) {
 
 	// The writer flushes every 200ms: wait for the three lines.
 	var lines []string
-	authWaitUntil(t, 3*time.Second, "three audit lines", func() bool {
+	eventually(t, 3*time.Second, "three audit lines", func() bool {
 		data, _ := os.ReadFile(file)
 		lines = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		return len(data) > 0 && len(lines) >= 3

@@ -30,8 +30,17 @@ import (
 // upstream in a form that two independent parsers (ours and net/http's) read
 // the same way: one request, one framing, the same body length.
 
-// dgCorpusDir is the desync-guardian corpus, relative to this package.
-const dgCorpusDir = "../../shared/testdata/desync-guardian"
+// dgCorpusDir is the desync-guardian corpus, kept in the repository (source
+// and commit: testdata/README.md).
+const dgCorpusDir = "../testdata/desync-guardian"
+
+// dgCorpusFiles are the corpus files this test sends; each one missing is a
+// failure, so a partial copy cannot pass by testing less.
+var dgCorpusFiles = []string{
+	"acceptable.yaml", "ambiguous.yaml", "bad-header-characters.yaml",
+	"edge-cases.yaml", "more-compliant-tests.yaml", "real-life-test-cases.yaml",
+	"rfc-compliant.yaml", "severe.yaml", "uri-specific-test-cases.yaml",
+}
 
 // dgCase is one corpus entry (format: README.upstream.md in dgCorpusDir).
 type dgCase struct {
@@ -50,23 +59,16 @@ type dgCase struct {
 	file string
 }
 
-// dgLoadCorpus reads every corpus file, in a stable order; it skips the test
-// when the corpus is not checked out next to the repository.
+// dgLoadCorpus reads every corpus file, in a stable order; a missing file
+// fails the test.
 func dgLoadCorpus(t *testing.T) []dgCase {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dgCorpusDir, "*.yaml"))
-	if len(files) == 0 {
-		if _, err := os.Stat(dgCorpusDir); os.IsNotExist(err) {
-			t.Skip("desync-guardian corpus not present at " + dgCorpusDir)
-		}
-		t.Fatal("no YAML files in " + dgCorpusDir)
-	}
-	sort.Strings(files)
 	var all []dgCase
-	for _, f := range files {
+	for _, name := range dgCorpusFiles {
+		f := filepath.Join(dgCorpusDir, name)
 		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("desync-guardian corpus (see testdata/README.md): %v", err)
 		}
 		var cases []dgCase
 		if err := yaml.Unmarshal(data, &cases); err != nil {

@@ -37,12 +37,13 @@ type drainResult struct {
 // Serve returns.
 func TestGracefulDrain(t *testing.T) {
 	checkGoroutineLeaks(t)
-	var inFlight atomic.Int64
+	var inFlight, served atomic.Int64
 	var reached sync.Map // request ID -> true once the upstream got it
 	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Store(r.Header.Get("X-Request-ID"), true)
 		inFlight.Add(1)
 		defer inFlight.Add(-1)
+		defer served.Add(1)
 		time.Sleep(20 * time.Millisecond)
 		idHandler(w, r)
 	}))
@@ -79,10 +80,11 @@ func TestGracefulDrain(t *testing.T) {
 		}()
 	}
 
-	time.Sleep(300 * time.Millisecond)
-	for i := 0; i < 500 && inFlight.Load() == 0; i++ { // stop while the upstream is busy
-		time.Sleep(time.Millisecond)
-	}
+	// Stop under load: every client served at least twice, and the upstream
+	// busy with a request right now.
+	eventually(t, 10*time.Second, "load running, a request at the upstream", func() bool {
+		return served.Load() >= 2*clients && inFlight.Load() > 0
+	})
 	busy := inFlight.Load()
 	begin := time.Now()
 	shutdownAt.Store(begin.UnixNano())

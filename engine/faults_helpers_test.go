@@ -93,17 +93,13 @@ func checkGoroutineLeaks(t *testing.T) {
 	t.Helper()
 	base, _ := liveGoroutines()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n, stacks := liveGoroutines()
-			if n <= base {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutine leak: %d goroutines, %d before the test:\n%s", n, base, stacks)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+		var n int
+		var stacks string
+		if _, ok := waitUntil(3*time.Second, func() bool {
+			n, stacks = liveGoroutines()
+			return n <= base
+		}); !ok {
+			t.Errorf("goroutine leak: %d goroutines, %d before the test:\n%s", n, base, stacks)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,10 @@ func (denyFilter) Request(x *filter.Exchange) filter.Verdict {
 	return filter.Continue
 }
 
+// parkResumes counts the resumes parkFilter has called (each queues the
+// resumed run on the request's loop).
+var parkResumes atomic.Int64
+
 // parkFilter parks requests carrying X-Park for that many milliseconds,
 // once each (the resumed run continues), like a filter waiting on a fetch.
 type parkFilter struct {
@@ -62,7 +67,7 @@ func (f *parkFilter) Request(x *filter.Exchange) filter.Verdict {
 	var d time.Duration
 	fmt.Sscan(string(ms), &d)
 	resume := x.Park()
-	time.AfterFunc(d*time.Millisecond, resume)
+	time.AfterFunc(d*time.Millisecond, func() { resume(); parkResumes.Add(1) })
 	return filter.Pause
 }
 
@@ -182,14 +187,18 @@ func TestParkedRequestResumesInOrder(t *testing.T) {
 
 	// A client that leaves while parked: the late resume finds nothing, and
 	// Finish reports 499.
+	resumes := parkResumes.Load()
 	rc2 := dialRaw(t, g.addr)
 	rc2.send("GET /g/3 HTTP/1.1\r\nHost: x\r\nX-Park: 50\r\n\r\n")
-	time.Sleep(10 * time.Millisecond)
+	eventually(t, 5*time.Second, "GET /g/3 parked", func() bool { return parkedExchanges(t, g) == 1 })
 	rc2.Close()
 	if got := <-testRecorder.seen; got != "GET /g/3 499 127.0.0.1" {
 		t.Errorf("finish saw %q", got)
 	}
-	time.Sleep(80 * time.Millisecond) // the resume fires into a recycled exchange
+	// The resume fires into a recycled exchange: wait until it was queued,
+	// then until the loop ran it (its task queue is first in, first out).
+	eventually(t, 5*time.Second, "the stale resume", func() bool { return parkResumes.Load() > resumes })
+	onEveryLoop(t, g, func(*loop) {})
 	if resp, _ := getJSON(t, &http.Client{}, mustRequest(t, "GET", g.url("/g/4"))); resp.StatusCode != 200 {
 		t.Fatalf("after a stale resume: %d", resp.StatusCode)
 	}

@@ -129,7 +129,7 @@ func hcExpectRefused(c *rawConn) {
 
 // hcWait polls cond every 10ms for up to limit.
 func hcWait(limit time.Duration, cond func() bool) bool {
-	_, ok := tcWaitUntil(limit, cond)
+	_, ok := waitUntil(limit, cond)
 	return ok
 }
 

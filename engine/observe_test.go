@@ -64,8 +64,12 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	time.Sleep(150 * time.Millisecond) // gauges are published by the sweep
-	after := scrape(t)
+	// Connection gauges are published by the sweep, a tick later.
+	var after map[string]float64
+	eventually(t, 3*time.Second, "the sweep publishing the connection gauges", func() bool {
+		after = scrape(t)
+		return after[`sluice_upstream_connections{cluster="up",state="idle"}`] >= 1 && after[`sluice_client_connections`] >= 1
+	})
 	moved := func(series string, atLeast float64) {
 		t.Helper()
 		if d := after[series] - before[series]; d < atLeast {
@@ -163,18 +167,16 @@ func TestAccessLog(t *testing.T) {
 // 200ms), for at most 3 seconds.
 func waitLines(t *testing.T, path string, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		data, _ := os.ReadFile(path)
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(data) > 0 && len(lines) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s has %q, want %d lines", path, data, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var data []byte
+	var lines []string
+	if _, ok := waitUntil(3*time.Second, func() bool {
+		data, _ = os.ReadFile(path)
+		lines = strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		return len(data) > 0 && len(lines) >= n
+	}); !ok {
+		t.Fatalf("%s has %q, want %d lines", path, data, n)
 	}
+	return lines
 }
 
 // TestMiddlewareAndBreakerMetrics: a rate-limit rejection and a breaker
@@ -218,8 +220,12 @@ routes:
 		getJSON(t, c, mustRequest(t, "GET", g.url("/d/x")))
 		getJSON(t, c, mustRequest(t, "GET", g.url("/e/x")))
 	}
-	time.Sleep(100 * time.Millisecond) // a few health checks
-	after := scrape(t)
+	pass := fmt.Sprintf(`sluice_health_checks_total{cluster="checked",target=%q,result="pass"}`, up.addr)
+	var after map[string]float64
+	eventually(t, 3*time.Second, "a passing health check", func() bool {
+		after = scrape(t)
+		return after[pass]-before[pass] >= 1
+	})
 	for _, series := range []string{
 		fmt.Sprintf(`sluice_upstream_ejections_total{cluster="ejecting",target=%q}`, dead),
 		fmt.Sprintf(`sluice_health_checks_total{cluster="checked",target=%q,result="pass"}`, up.addr),

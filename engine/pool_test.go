@@ -54,10 +54,7 @@ routes:
 	if n := up.conns.Load(); n > 2*burst {
 		t.Fatalf("%d upstream connections for %d bursts of %d: the pool thrashed", n, rounds, burst)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for up.open.Load() > 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(2*time.Second, func() bool { return up.open.Load() <= 2 })
 	if n := up.open.Load(); n > 2 {
 		t.Fatalf("%d upstream connections still open after the burst; cap is 2", n)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -171,6 +172,14 @@ func patternHash(n int64) string {
 
 // TestStreamedBodiesArriveIntact moves 32 MiB each way through the off-loop
 // path, with Content-Length and with chunked framing, and checks every byte.
+//
+// The slow end does not read at all until the gateway has moved the body off
+// the loop, then reads slowly. (It used to only read slowly, which made the
+// detach depend on the fast end outrunning ~32 MB/s: under -race on a loaded
+// 2-core machine the pattern generator itself is slower than that, nothing
+// backed up, and the test failed 1-2 times in 5 with "never left the loop".)
+// A receiver that takes nothing must make the gateway detach once the kernel
+// buffers (a few MiB at most) are full, whatever the speeds.
 func TestStreamedBodiesArriveIntact(t *testing.T) {
 	const size = 32 << 20
 	want := patternHash(size)
@@ -180,11 +189,17 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 	}
 	// Small kernel buffers on both slow ends make the gateway see pushback at
 	// once, however fast the (race-instrumented) fast end happens to be.
+	var g *gateway
+	streamed := make(chan int64, 1) // the upload's Streams() before it started
 	up := serveUpstream(t, smallRcvBuf{ln}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/echo/up":
+			// Hold the body in the kernel until the gateway detached it
+			// (or give up and let the test report that it never did).
+			before := <-streamed
+			waitUntil(streamWait, func() bool { return g.e.Streams() > before })
 			h := sha256.New()
-			if _, err := slowerCopy(h, r.Body, 32<<10); err != nil { // ~32 MB/s at most
+			if _, err := slowCopy(h, r.Body); err != nil { // then slowly: the stream waits on the upstream
 				http.Error(w, err.Error(), 500)
 				return
 			}
@@ -196,11 +211,12 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 			_, _ = io.CopyN(w, &pattern{}, size) // no length: net/http chunks it
 		}
 	}))
-	g := startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
+	g = startGateway(t, oneCluster(up.addr, "limits: {max_body_bytes: 0}", routingRoutes), 1)
 	warmPool(t, g) // the uploads below then start on a pooled connection, not a dial
 
 	for _, chunked := range []bool{false, true} {
 		streams := g.e.Streams()
+		streamed <- streams
 		req, _ := http.NewRequest("POST", g.url("/api/echo/up"), io.LimitReader(&pattern{}, size))
 		if !chunked {
 			req.ContentLength = size
@@ -229,8 +245,10 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Read nothing of the body until the gateway detached it.
+		waitUntil(streamWait, func() bool { return g.e.Streams() > streams })
 		h := sha256.New()
-		n, err := slowerCopy(h, resp.Body, 32<<10)
+		n, err := slowCopy(h, resp.Body)
 		resp.Body.Close()
 		if err != nil || n != size || hex.EncodeToString(h.Sum(nil)) != want {
 			t.Fatalf("download %s: %d bytes, %v, hash mismatch=%v", path, n, err, hex.EncodeToString(h.Sum(nil)) != want)
@@ -240,6 +258,10 @@ func TestStreamedBodiesArriveIntact(t *testing.T) {
 		}
 	}
 }
+
+// streamWait bounds how long a test waits for the gateway to move a body off
+// the loop; it takes milliseconds once the receiver stops reading.
+const streamWait = 30 * time.Second
 
 // warmPool sends one request so the loop holds an idle upstream connection:
 // a body arriving while its upstream is still being dialed is held in memory
@@ -257,29 +279,41 @@ func warmPool(t *testing.T, g *gateway) {
 
 // TestUploadDuringASlowDialIsStreamed: a fast client sends more than
 // holdHighWater of body while its upstream connection is still being dialed
-// (the target's accept queue is full, so the first SYN is dropped and the
-// kernel retries after about a second). The body must move to a stream that
-// waits for the dial, not grow gnet's buffer or drop the client, and arrive
-// intact once the upstream accepts.
+// (the target's accept queue is full, so the SYNs are dropped and the kernel
+// retries them). The body must move to a stream that waits for the dial, not
+// grow gnet's buffer or drop the client, and arrive intact once the upstream
+// accepts. The target starts accepting only once the body has moved (it used
+// to after a fixed 300ms, and on a loaded machine the dial could complete
+// before the client had sent holdHighWater: "never moved to a stream").
 func TestUploadDuringASlowDialIsStreamed(t *testing.T) {
-	addr := slowToAccept(t, 300*time.Millisecond, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	open := make(chan struct{})
+	addr := slowToAccept(t, open, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
 		io.Copy(h, r.Body)
 		io.WriteString(w, hex.EncodeToString(h.Sum(nil)))
 	}))
 	const size = 24 << 20
+	body := make([]byte, size)
+	_, _ = (&pattern{}).Read(body)
+	sum := sha256.Sum256(body)
+	// The connect timeout outlasts the kernel's SYN retries at 1, 3, 7 and
+	// 15 s, so the dial completes at whichever retry follows the opening.
 	g := startGateway(t, ftConfig("limits: {max_body_bytes: 0}", ftRoute("up", "/up", "up"),
-		ftCluster{name: "up", addr: addr, timeouts: "{connect: 5s, response: 10s}"}), 1)
-	req, _ := http.NewRequest("POST", g.url("/up/x"), io.LimitReader(&pattern{}, size))
-	req.ContentLength = size
+		ftCluster{name: "up", addr: addr, timeouts: "{connect: 20s, response: 20s}"}), 1)
 	streams := g.e.Streams()
+	go func() {
+		waitUntil(streamWait, func() bool { return g.e.Streams() > streams })
+		close(open)
+	}()
+	req, _ := http.NewRequest("POST", g.url("/up/x"), bytes.NewReader(body))
+	req.ContentLength = size
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(got) != patternHash(size) {
+	if resp.StatusCode != 200 || string(got) != hex.EncodeToString(sum[:]) {
 		t.Fatalf("upload: %d %q", resp.StatusCode, got)
 	}
 	if g.e.Streams() == streams {
@@ -287,11 +321,11 @@ func TestUploadDuringASlowDialIsStreamed(t *testing.T) {
 	}
 }
 
-// slowToAccept returns a loopback address whose first SYNs are dropped: a
-// backlog-0 listener with its accept queue filled. After delay it starts
-// serving h (accepting the queued fillers too), so a dial in progress
-// completes at the kernel's next SYN retry, about a second after it began.
-func slowToAccept(t *testing.T, delay time.Duration, h http.Handler) string {
+// slowToAccept returns a loopback address whose SYNs are dropped: a
+// backlog-0 listener with its accept queue filled. When open is closed it
+// starts serving h (accepting the queued fillers too), so a dial in progress
+// completes at the kernel's next SYN retry.
+func slowToAccept(t *testing.T, open <-chan struct{}, h http.Handler) string {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -326,6 +360,9 @@ func slowToAccept(t *testing.T, delay time.Duration, h http.Handler) string {
 	}
 	srv := &http.Server{Handler: h}
 	t.Cleanup(func() { srv.Close() })
-	time.AfterFunc(delay, func() { _ = srv.Serve(ln) })
+	go func() {
+		<-open
+		_ = srv.Serve(ln)
+	}()
 	return addr
 }

@@ -217,11 +217,17 @@ func TestUpstreamConnectTimeout(t *testing.T) {
 // after the head has gone out cuts the client off instead.
 func TestUpstreamResponseTimeout(t *testing.T) {
 	checkGoroutineLeaks(t)
+	late := make(chan struct{}, 1) // a late answer has been flushed
 	up := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/slow": // answers, too late, whatever happened meanwhile
 			time.Sleep(700 * time.Millisecond)
 			_, _ = io.WriteString(w, "LATE answer to "+r.Header.Get("X-Request-ID"))
+			w.(http.Flusher).Flush()
+			select {
+			case late <- struct{}{}:
+			default:
+			}
 		case "/api/stall-body": // head and some body, then silence
 			w.Header().Set("Content-Length", "100")
 			_, _ = io.WriteString(w, "0123456789")
@@ -243,7 +249,12 @@ func TestUpstreamResponseTimeout(t *testing.T) {
 		expectGatewayError(t, resp, body, 504, "upstream timeout", "slow-1", false)
 		// Let the abandoned upstream write its late answer, then use the
 		// same client connection (and the same loop's pool) again.
-		time.Sleep(time.Until(start.Add(900 * time.Millisecond)))
+		select {
+		case <-late:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the slow upstream never wrote its late answer")
+		}
+		onTheLoop(t, g, func(*loop) {}) // and the loop has handled what arrived
 		for i := range 3 {
 			id := fmt.Sprintf("next-%d", i)
 			c.request("GET", "/api/ok", id, "")

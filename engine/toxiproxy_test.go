@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,115 +8,31 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/rs/zerolog"
 )
 
-// The tests in this file put Shopify's toxiproxy (v2.12.0, in process, as a
-// library) between the gateway and a real net/http upstream, all on
-// 127.0.0.1, and check for every toxic: the documented status, the client's
-// keep-alive connection still usable afterwards, every response delivered to
-// the client that asked for it (several clients at once through each toxic),
-// and no leak: no goroutine, no gateway socket its pool forgot, no busy or
-// dialing pool entry left, no upstream connection left behind.
+// The tests in this file put Shopify's toxiproxy (v2.12.0, its own process,
+// see toxiproxy_server_test.go) between the gateway and a real net/http
+// upstream, all on 127.0.0.1, and check for every toxic: the documented
+// status, the client's keep-alive connection still usable afterwards, every
+// response delivered to the client that asked for it (several clients at
+// once through each toxic), and no leak: no goroutine, no gateway socket its
+// pool forgot, no busy or dialing pool entry left, no upstream connection
+// left behind.
 
 // txClients is how many clients go through each toxic at once.
 const txClients = 4
 
-// txQuietToxiproxy keeps toxiproxy's global zerolog logger (used by the
-// bandwidth toxic) out of the test output unless -v.
-var txQuietToxiproxy sync.Once
-
-// txGatewayGoroutines is liveGoroutines less toxiproxy's own: v2.12.0
-// leaves a link's goroutines blocked on a channel send forever once a
-// limit_data toxic has closed its end (they are the tool's, and no gateway
-// goroutine ever runs toxiproxy code, so leaving them out hides nothing of
-// ours).
-func txGatewayGoroutines() (int, string) {
-	_, stacks := liveGoroutines()
-	var kept []string
-	for _, g := range strings.Split(stacks, "\n\n") {
-		if !strings.Contains(g, "github.com/Shopify/toxiproxy/") {
-			kept = append(kept, g)
-		}
-	}
-	return len(kept), strings.Join(kept, "\n\n")
-}
-
-// txCheckGoroutineLeaks is checkGoroutineLeaks counting txGatewayGoroutines.
-func txCheckGoroutineLeaks(t *testing.T) {
-	t.Helper()
-	base, _ := txGatewayGoroutines()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n, stacks := txGatewayGoroutines()
-			if n <= base {
-				t.Logf("goroutines (toxiproxy's left out): %d before, %d after", base, n)
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutine leak: %d goroutines, %d before the test:\n%s", n, base, stacks)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
-// txProxy is one in-process toxiproxy proxy in front of an upstream.
-type txProxy struct {
-	t    *testing.T
-	p    *toxiproxy.Proxy
-	addr string // where the gateway dials
-	port string // addr's port as /proc/net/tcp shows it: 4 hex digits
-}
-
-// txStartProxy starts a proxy on a free loopback port forwarding to
-// upstream. Cleanup stops it (closing every connection it holds).
-func txStartProxy(t *testing.T, name, upstream string) *txProxy {
-	t.Helper()
-	txQuietToxiproxy.Do(func() {
-		if !testing.Verbose() {
-			zerolog.SetGlobalLevel(zerolog.Disabled)
-		}
-	})
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
-	p := toxiproxy.NewProxy(srv, name, "127.0.0.1:0", upstream)
-	if err := p.Start(); err != nil {
-		t.Fatalf("toxiproxy: %v", err)
-	}
-	t.Cleanup(p.Stop)
-	_, port, _ := net.SplitHostPort(p.Listen)
-	n, _ := strconv.Atoi(port)
-	return &txProxy{t: t, p: p, addr: p.Listen, port: fmt.Sprintf("%04X", n)}
-}
-
-// add installs a toxic given as toxiproxy's JSON (name, type, stream,
-// toxicity, attributes); it applies to existing links too.
-func (p *txProxy) add(js string) {
-	p.t.Helper()
-	if _, err := p.p.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
-		p.t.Fatalf("toxic %s: %v", js, err)
-	}
-}
-
-// heal removes every toxic and brings the proxy back up if it was down.
-func (p *txProxy) heal() {
-	p.p.Toxics.ResetToxics(context.Background())
-	if !p.p.Enabled {
-		if err := p.p.Start(); err != nil {
-			p.t.Fatalf("toxiproxy restart: %v", err)
-		}
-	}
-}
+// txClientTimeouts keeps each case's client connections open between its
+// steps (warm-up, toxics added over the API, the request through them): with
+// a short client_idle, a loaded machine let the gateway close them as idle
+// first, and the request through the toxic read EOF instead of its answer.
+// Client timeouts are not what these tests are about.
+const txClientTimeouts = "timeouts: {client_header: 10s, client_idle: 60s}"
 
 // txSockets counts, from /proc/net/tcp, the TCP sockets of the gateway's
 // connections to port (this process's side: established, connecting or
@@ -304,14 +219,15 @@ func txOwn(path, id string, bodyLen int) string {
 // cluster per proxy (no retries, no breaker, no passive ejection, so each
 // status is deterministic), then runs each case as a subtest.
 func txRun(t *testing.T, cases []txCase) {
-	txCheckGoroutineLeaks(t)
+	checkGoroutineLeaks(t)
+	srv := txStartServer(t)
 	hits := new(sync.Map)
 	up := startUpstream(t, txHandler(hits))
 	proxies := make([]*txProxy, len(cases))
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "listen: \"{{listen}}\"\nadmin: \"\"\n%s\nclusters:\n", shortClientTimeouts)
+	fmt.Fprintf(&cfg, "listen: \"{{listen}}\"\nadmin: \"\"\n%s\nclusters:\n", txClientTimeouts)
 	for i, tc := range cases {
-		proxies[i] = txStartProxy(t, fmt.Sprintf("c%d", i), up.addr)
+		proxies[i] = srv.proxy(t, fmt.Sprintf("c%d", i), up.addr)
 		fmt.Fprintf(&cfg, "  c%d:\n    targets: [{url: \"http://%s\"}]\n    timeouts: %s\n"+
 			"    retries: {attempts: 1}\n    breaker: {enabled: false}\n    health: {eject_after: 0}\n",
 			i, proxies[i].addr, tc.timeouts)
@@ -375,7 +291,7 @@ func txRun(t *testing.T, cases []txCase) {
 				p.add(js)
 			}
 			if tc.down {
-				p.p.Stop()
+				p.down()
 			}
 			var slowest atomic.Int64
 			each("through the toxic", func(k int, c *rawConn) error {
@@ -443,8 +359,7 @@ func txRun(t *testing.T, cases []txCase) {
 			var after txPoolState
 			var gw, px int
 			var upOpen, gwAll int64
-			deadline := time.Now().Add(3 * time.Second)
-			for {
+			waitUntil(3*time.Second, func() bool {
 				after = txPool(t, g, p.addr)
 				gw, px = txSockets(t, p.port)
 				gwAll = 0
@@ -453,13 +368,9 @@ func txRun(t *testing.T, cases []txCase) {
 					gwAll += int64(n)
 				}
 				upOpen = up.open.Load()
-				ok := after.busy == 0 && after.dialing == 0 && gw == after.idle && px == gw &&
+				return after.busy == 0 && after.dialing == 0 && gw == after.idle && px == gw &&
 					after.idle <= txClients && upOpen == gwAll
-				if ok || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			})
 			t.Logf("slowest toxic answer %v; pool before %+v after %+v; gateway sockets before %d after %d; proxy side %d; upstream open %d (all gateway sockets %d)",
 				time.Duration(slowest.Load()).Round(time.Millisecond), before, after, gwBefore, gw, px, upOpen, gwAll)
 			if after.busy != 0 || after.dialing != 0 {

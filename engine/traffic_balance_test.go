@@ -80,7 +80,7 @@ func TestBalancers(t *testing.T) {
 				resp.Body.Close()
 				pinned <- tcResult{status: resp.StatusCode, body: string(b)}
 			}()
-			if _, ok := tcWaitUntil(2*time.Second, func() bool { return slow.hits.Load() > 0 || fast.hits.Load() > before }); !ok {
+			if _, ok := waitUntil(2*time.Second, func() bool { return slow.hits.Load() > 0 || fast.hits.Load() > before }); !ok {
 				t.Fatal("a request reached neither target")
 			}
 			if slow.hits.Load() == 0 {

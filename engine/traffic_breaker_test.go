@@ -164,12 +164,12 @@ func TestActiveHealthChecks(t *testing.T) {
 	if n := tcSpread(t, c, g, 20, a, b); n[0] != 10 || n[1] != 10 {
 		t.Errorf("healthy targets served %v of 20, want 10 each", n)
 	}
-	if _, ok := tcWaitUntil(time.Second, func() bool { return a.checks.Load() > 0 && b.checks.Load() > 0 }); !ok {
+	if _, ok := waitUntil(time.Second, func() bool { return a.checks.Load() > 0 && b.checks.Load() > 0 }); !ok {
 		t.Fatal("no health checks reached the targets")
 	}
 
 	a.health.Store(500)
-	took, ok := tcWaitUntil(2*time.Second, func() bool { return !ta.Healthy() })
+	took, ok := waitUntil(2*time.Second, func() bool { return !ta.Healthy() })
 	if !ok || took > time.Second {
 		t.Fatalf("a failing target was still in after %v (2 checks every 50ms)", took)
 	}
@@ -178,7 +178,7 @@ func TestActiveHealthChecks(t *testing.T) {
 	}
 
 	a.health.Store(200)
-	took, ok = tcWaitUntil(2*time.Second, ta.Healthy)
+	took, ok = waitUntil(2*time.Second, ta.Healthy)
 	if !ok || took > time.Second {
 		t.Fatalf("a passing target was still out after %v (2 checks every 50ms)", took)
 	}
@@ -191,7 +191,7 @@ func TestActiveHealthChecks(t *testing.T) {
 	tb := g.e.Snapshot().Clusters["up"].Targets[1]
 	a.health.Store(500)
 	b.health.Store(500)
-	if _, ok := tcWaitUntil(2*time.Second, func() bool { return !ta.Healthy() && !tb.Healthy() }); !ok {
+	if _, ok := waitUntil(2*time.Second, func() bool { return !ta.Healthy() && !tb.Healthy() }); !ok {
 		t.Fatal("failing targets were still in after 2s")
 	}
 	before := a.hits.Load() + b.hits.Load()
@@ -206,7 +206,7 @@ func TestActiveHealthChecks(t *testing.T) {
 		t.Errorf("%d requests reached unhealthy targets", n)
 	}
 	b.health.Store(200)
-	if _, ok := tcWaitUntil(2*time.Second, tb.Healthy); !ok {
+	if _, ok := waitUntil(2*time.Second, tb.Healthy); !ok {
 		t.Fatal("a passing target was still out after 2s")
 	}
 	if n := tcSpread(t, c, g, 10, a, b); n[0] != 0 || n[1] != 10 {

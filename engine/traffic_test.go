@@ -279,21 +279,6 @@ func tcNoRateLimitHeaders(h http.Header) string {
 	return ""
 }
 
-// tcWaitUntil polls cond every 5ms for up to limit and reports how long it
-// took to hold, or false if it never did.
-func tcWaitUntil(limit time.Duration, cond func() bool) (time.Duration, bool) {
-	start := time.Now()
-	for {
-		if cond() {
-			return time.Since(start), true
-		}
-		if time.Since(start) > limit {
-			return time.Since(start), false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // tcSpread sends n sequential GETs and returns how many each target served;
 // every one must answer 200.
 func tcSpread(t *testing.T, c *http.Client, g *gateway, n int, targets ...*tcTarget) []int64 {
@@ -320,7 +305,7 @@ func tcSpread(t *testing.T, c *http.Client, g *gateway, n int, targets ...*tcTar
 func tcExpectIdle(t *testing.T, g *gateway) {
 	t.Helper()
 	targets := g.e.Snapshot().Clusters["up"].Targets
-	if _, ok := tcWaitUntil(time.Second, func() bool {
+	if _, ok := waitUntil(time.Second, func() bool {
 		for _, tg := range targets {
 			if tg.InFlight() != 0 {
 				return false

@@ -12,9 +12,18 @@ import (
 	"github.com/goccy/go-yaml"
 )
 
-// corpusDir holds the third-party desync-guardian request-smuggling corpus
-// (see README.upstream.md there for the format).
-const corpusDir = "../../shared/testdata/desync-guardian"
+// corpusDir holds the third-party desync-guardian request-smuggling corpus,
+// kept in the repository (source and commit: testdata/README.md; the case
+// format: README.upstream.md there).
+const corpusDir = "../testdata/desync-guardian"
+
+// corpusFiles are the corpus files the tests expect; each one missing is a
+// failure, so a partial copy cannot pass by testing less.
+var corpusFiles = []string{
+	"acceptable.yaml", "ambiguous.yaml", "bad-header-characters.yaml",
+	"edge-cases.yaml", "more-compliant-tests.yaml", "real-life-test-cases.yaml",
+	"rfc-compliant.yaml", "severe.yaml", "uri-specific-test-cases.yaml",
+}
 
 type corpusCase struct {
 	Name    string `yaml:"name"`
@@ -118,18 +127,12 @@ func buildCorpusRequest(c corpusCase) []byte {
 
 func loadCorpus(t *testing.T) map[string][]corpusCase {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.yaml"))
-	if len(files) == 0 {
-		if _, err := os.Stat(corpusDir); os.IsNotExist(err) {
-			t.Skip("desync-guardian corpus not present at " + corpusDir)
-		}
-		t.Fatal("no YAML files in " + corpusDir)
-	}
 	out := map[string][]corpusCase{}
-	for _, f := range files {
+	for _, name := range corpusFiles {
+		f := filepath.Join(corpusDir, name)
 		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("desync-guardian corpus (see testdata/README.md): %v", err)
 		}
 		var cases []corpusCase
 		if err := yaml.Unmarshal(data, &cases); err != nil {

@@ -1,7 +1,7 @@
 // Command bigbody measures a gateway binary's RSS while 1 GiB goes up to a slow upstream and
 // 1 GiB comes down to a slow client, through it, on 127.0.0.1 only.
 //
-//	go run ./bench/bigbody bin/sluice
+//	go run -C bench ./bigbody ../bin/sluice
 package main
 
 import (

@@ -1,5 +1,5 @@
 // bench/k6/bearer.js: GET of BASE_URL + URL_PATH (default /) with "Authorization: Bearer <BENCH_TOKEN>".
-//   k6 run -e BASE_URL=http://127.0.0.1:18084 -e BENCH_TOKEN="$(go run ./bench/token ...)" \
+//   k6 run -e BASE_URL=http://127.0.0.1:18084 -e BENCH_TOKEN="$(go run -C bench ./token ...)" \
 //     -e HEADERS='X-Bench: edge' bench/k6/bearer.js
 import { scenarioOptions, send, summary } from './lib.js';
 

@@ -97,8 +97,8 @@ func (lp *loop) release(ex *exchange) {
 		bytebufferpool.Put(ex.head)
 	}
 	if s := ex.stream; s != nil {
-		close(s.fail)                      // the stream goroutine stops at its next step...
-		_ = s.file.SetDeadline(time.Now()) // ...or now, if it is blocked in I/O
+		close(s.fail)        // the stream goroutine stops at its next step...
+		s.closeStreamFiles() // ...or now, if it is blocked in I/O
 	}
 	ex.report(upstream.Cancelled) // no verdict was reached on the target
 	if ex.chain.HasFinishers() {

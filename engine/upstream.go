@@ -399,6 +399,10 @@ func (ex *exchange) sweep(now int64) {
 		ex.sweepParked(now)
 		return
 	}
+	if ex.bufWait {
+		ex.sweepBody(now)
+		return
+	}
 	if ex.up == nil || now < ex.deadline {
 		return
 	}

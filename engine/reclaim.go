@@ -22,7 +22,7 @@ const (
 	reclaimEvery   = time.Second      // how often the connection count is looked at
 	reclaimGap     = 30 * time.Second // at most one reclaim per this
 	reclaimMinDrop = 64               // connections that must have left since the peak
-	reclaimMinHeap = 32 << 20         // heap bytes (objects + free, not yet released) worth a reclaim
+	reclaimMinHeap = 16 << 20         // heap bytes (objects + free, not yet released) worth a reclaim
 )
 
 // reclaimer runs until stop is closed. Any goroutine (its own).

@@ -1,0 +1,137 @@
+// Command slowbodies measures how many upstream connections a gateway binary
+// gives to clients that send small request bodies slowly. Everything runs on
+// 127.0.0.1.
+//
+//	go run ./bench/slowbodies -n 1000 bin/sluice
+//	go run ./bench/slowbodies -n 1000 -buffer 0 bin/sluice   # request buffering off
+//
+// Each client sends a POST head with Content-Length: 20, then one body byte
+// every -gap. The upstream counts its open connections; the most seen before
+// the first body is whole is what the slow senders pinned.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 1000, "slow clients")
+	gap := flag.Duration("gap", 100*time.Millisecond, "time between body bytes")
+	buffer := flag.String("buffer", "", "limits.request_buffer_bytes for the gateway (empty = its default)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: slowbodies [-n 1000] [-buffer 0] path/to/sluice")
+		os.Exit(2)
+	}
+	var open, most atomic.Int64
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%d", len(b))
+		}),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				if v := open.Add(1); v > most.Load() {
+					most.Store(v)
+				}
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		},
+	}
+	go srv.Serve(up)
+	gw := freePort()
+	limits := "limits: {max_connections: 100000}"
+	if *buffer != "" {
+		limits = fmt.Sprintf("limits: {max_connections: 100000, request_buffer_bytes: %s}", *buffer)
+	}
+	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
+admin: ""
+access_log: {enabled: false}
+%s
+timeouts: {client_body: 60s}
+clusters: {up: {targets: [{url: "http://%s"}], timeouts: {response: 60s}, pool: {max_idle_per_target: 4096}}}
+routes: [{name: all, match: {path: /*}, cluster: up}]
+`, gw, limits, up.Addr())
+	path := os.TempDir() + "/slowbodies.yaml"
+	check(os.WriteFile(path, []byte(cfg), 0o600))
+	cmd := exec.Command(flag.Arg(0), "-config", path, "-loops", "1")
+	cmd.Stderr = os.Stderr
+	check(cmd.Start())
+	defer cmd.Process.Kill()
+	addr := fmt.Sprintf("127.0.0.1:%d", gw)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			check(fmt.Errorf("gateway did not start"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	body := "0123456789abcdefghij"
+	conns := make([]net.Conn, *n)
+	for i := range conns {
+		conns[i], err = net.Dial("tcp", addr)
+		check(err)
+		_, err = fmt.Fprintf(conns[i], "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body))
+		check(err)
+	}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	var firstDone sync.Once
+	mostBefore := int64(-1)
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			for i := range len(body) {
+				time.Sleep(*gap) // the slow sender being measured
+				if _, err := io.WriteString(c, body[i:i+1]); err != nil {
+					return
+				}
+			}
+			firstDone.Do(func() { mostBefore = most.Load() })
+			buf := make([]byte, 4096)
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			if m, _ := c.Read(buf); strings.HasPrefix(string(buf[:m]), "HTTP/1.1 200") {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("clients %d, body %d bytes at one byte per %v (%v each), request_buffer_bytes %q\n", *n, len(body), *gap, time.Duration(len(body))**gap, *buffer)
+	fmt.Printf("most upstream connections open before the first body was whole: %d\n", mostBefore)
+	fmt.Printf("most upstream connections open at all: %d; 200 responses: %d of %d; wall %v\n", most.Load(), ok.Load(), *n, time.Since(t0).Round(time.Millisecond))
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "slowbodies:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"github.com/sluicehq/sluice/http1"
-	"github.com/sluicehq/sluice/router"
-)
+import "github.com/sluicehq/sluice/http1"
 
 // Request buffering (limits.request_buffer_bytes, like nginx's
 // proxy_request_buffering): a small request body is read whole on the client
@@ -108,21 +105,9 @@ func (ex *exchange) bodyArrived() {
 	ex.bufWait = false
 	// The head is re-read as a parked filter's resume does (same bytes, same
 	// snapshot); the middleware ran before the wait.
-	lp := ex.cl.lp
-	buf, _ := ex.cl.c.Peek(-1)
-	req := &lp.req
-	req.Reset()
-	n, err := http1.ParseRequest(buf, req, &ex.snap.Limits)
-	var norm []byte
-	if err == nil {
-		norm, err = router.Normalize(lp.norm[:0], req.Path)
-		lp.norm = norm
+	if n, ok := ex.reread(); ok {
+		ex.forward(n)
 	}
-	if err != nil {
-		ex.respondError(500, "internal error", nil, true)
-		return
-	}
-	ex.forward(n)
 }
 
 // sweepBody answers 408 to a client that did not send its buffered body in

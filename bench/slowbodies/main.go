@@ -19,11 +19,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/gateway"
 )
 
 func main() {
@@ -58,35 +59,22 @@ func main() {
 		},
 	}
 	go srv.Serve(up)
-	gw := freePort()
+	gw, err := gateway.FreePort()
+	check(err)
 	limits := "limits: {max_connections: 100000}"
 	if *buffer != "" {
 		limits = fmt.Sprintf("limits: {max_connections: 100000, request_buffer_bytes: %s}", *buffer)
 	}
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
+	addr := fmt.Sprintf("127.0.0.1:%d", gw)
+	cmd, err := gateway.Start(flag.Arg(0), fmt.Sprintf(`listen: %s
 admin: ""
 access_log: {enabled: false}
 %s
 clusters: {up: {targets: [{url: "http://%s"}], timeouts: {response: 60s}, pool: {max_idle_per_target: 4096}}}
 routes: [{name: all, match: {path: /*}, cluster: up}]
-`, gw, limits, up.Addr())
-	path := os.TempDir() + "/slowbodies.yaml"
-	check(os.WriteFile(path, []byte(cfg), 0o600))
-	cmd := exec.Command(flag.Arg(0), "-config", path, "-loops", "1")
-	cmd.Stderr = os.Stderr
-	check(cmd.Start())
+`, addr, limits, up.Addr()), addr, "-loops", "1")
+	check(err)
 	defer cmd.Process.Kill()
-	addr := fmt.Sprintf("127.0.0.1:%d", gw)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			check(fmt.Errorf("gateway did not start"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 
 	body := "0123456789abcdefghij"
 	conns := make([]net.Conn, *n)
@@ -132,11 +120,4 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "slowbodies:", err)
 		os.Exit(1)
 	}
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -19,12 +19,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sluicehq/sluice/bench/internal/gateway"
+	"github.com/sluicehq/sluice/bench/internal/procfs"
 )
 
 func main() {
@@ -49,32 +51,20 @@ func main() {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	}))
-	gw, adm := freePort(), freePort()
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:%d
+	gw, err := gateway.FreePort()
+	check(err)
+	adm, err := gateway.FreePort()
+	check(err)
+	addr := fmt.Sprintf("127.0.0.1:%d", gw)
+	cmd, err := gateway.Start(flag.Arg(0), fmt.Sprintf(`listen: %s
 admin: "127.0.0.1:%d"
 limits: {max_connections: 100000}
 timeouts: {client_idle: 300s}
 clusters: {up: {targets: [{url: "http://%s"}], timeouts: {response: 300s}, pool: {max_idle_per_target: 4096}}}
 routes: [{name: all, match: {path: /*}, cluster: up}]
-`, gw, adm, up.Addr())
-	path := os.TempDir() + "/slowreaders.yaml"
-	check(os.WriteFile(path, []byte(cfg), 0o600))
-	cmd := exec.Command(flag.Arg(0), "-config", path, "-loops", "1", "-admin-pprof")
-	cmd.Stderr = os.Stderr
-	cmd.Env = os.Environ()
-	check(cmd.Start())
+`, addr, adm, up.Addr()), addr, "-loops", "1", "-admin-pprof")
+	check(err)
 	defer cmd.Process.Kill()
-	addr := fmt.Sprintf("127.0.0.1:%d", gw)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			check(fmt.Errorf("gateway did not start"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	if r, err := http.Get("http://" + addr + "/warm"); err == nil {
 		io.Copy(io.Discard, r.Body)
 		r.Body.Close()
@@ -166,35 +156,14 @@ func saveHeap(adminPort int, path string) {
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
+// rss is the gateway's VmRSS in bytes.
+func rss(pid int) int64 { return procfs.RSSKiB(pid) << 10 }
+
 func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "slowreaders:", err)
 		os.Exit(1)
 	}
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// rss reads VmRSS from /proc/<pid>/status, in bytes.
-func rss(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // heapStats picks the runtime.MemStats lines that tell live heap from memory

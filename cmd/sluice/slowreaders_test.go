@@ -41,7 +41,7 @@ func TestSlowReadersMemoryIsBoundedAndReturned(t *testing.T) {
 		_, _ = w.Write(body)
 	}))
 	t.Cleanup(up.Close)
-	addr, admin := freeLoopback(t), freeLoopback(t)
+	addr, admin := freeAddr(t), freeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "sluice.yaml")
 	yml := fmt.Sprintf(`listen: %q
 admin: %q
@@ -139,17 +139,6 @@ routes: [{name: all, match: {path: /*}, cluster: up}]
 		return heap <= baseHeap+returned && (raceBuild() || rss <= baseRSS+returned)
 	})
 	t.Logf("%v after the clients closed: heap %d MiB, RSS %d MiB", time.Since(start).Round(10*time.Millisecond), heap>>20, rss>>20)
-}
-
-// freeLoopback returns a 127.0.0.1 address nobody listens on right now.
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // heapHeld reads the gateway's heap from its /metrics: spans in use plus

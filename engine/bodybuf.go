@@ -47,8 +47,11 @@ func (ex *exchange) bufferable() bool {
 }
 
 // bodyBuffered reports how much of the body behind the head (the first n
-// buffered bytes) has arrived. A chunked body is scanned once, incrementally,
-// across calls. Loop only.
+// buffered bytes) has arrived. A Content-Length body is only counted; a
+// chunked one is scanned once, incrementally, across calls (gnet's Peek may
+// copy what it holds to make it contiguous: at most the head plus
+// request_buffer_bytes per read event, as for a head arriving in pieces).
+// Loop only.
 func (ex *exchange) bodyBuffered(n int) bodyState {
 	in := ex.cl.c.InboundBuffered()
 	if ex.reqFraming == http1.FramingLength {

@@ -385,9 +385,9 @@ func Default() *Config {
 			LogLevel:     "info",
 		},
 		Limits: Limits{
-			MaxHeaderBytes: 32 * KiB,
-			MaxURIBytes:    8 * KiB,
-			MaxBodyBytes:   10 * MiB,
+			MaxHeaderBytes:     32 * KiB,
+			MaxURIBytes:        8 * KiB,
+			MaxBodyBytes:       10 * MiB,
 			RequestBufferBytes: 64 * KiB,
 		},
 		Timeouts: Timeouts{

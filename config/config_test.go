@@ -100,7 +100,7 @@ routes:
 	if c.Listen != ":8080" || c.Admin != "" || !reflect.DeepEqual(c.DemoUpstreams, []string{"127.0.0.1:9001"}) {
 		t.Errorf("listen/admin/demo = %q %q %q", c.Listen, c.Admin, c.DemoUpstreams)
 	}
-	if c.Limits != (Limits{MaxHeaderBytes: 16 * KiB, MaxURIBytes: 4096}) || c.Timeouts != (Timeouts{Duration(5 * time.Second), Duration(2 * time.Minute)}) {
+	if c.Limits != (Limits{MaxHeaderBytes: 16 * KiB, MaxURIBytes: 4096, RequestBufferBytes: 64 * KiB}) || c.Timeouts != (Timeouts{ClientHeader: Duration(5 * time.Second), ClientIdle: Duration(2 * time.Minute), ClientBody: Duration(10 * time.Second)}) {
 		t.Errorf("limits/timeouts = %+v %+v", c.Limits, c.Timeouts)
 	}
 	api := c.Clusters["api"]
@@ -437,7 +437,7 @@ routes:
 	// does not break later merges.
 	_, err = Parse("a.yaml", []byte("server: &x {<<: *x}\nlimits: &y {max_body_bytes: 1KiB}\ntimeouts: {<<: *y}\n"))
 	want := "a.yaml:1:12: server: merge keys (<<) nested too deeply (a cycle?)\n" +
-		`a.yaml:2:13: timeouts.max_body_bytes: unknown key "max_body_bytes" (known keys: client_header, client_idle)`
+		`a.yaml:2:13: timeouts.max_body_bytes: unknown key "max_body_bytes" (known keys: client_body, client_header, client_idle)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}

@@ -48,3 +48,43 @@ func TestConnectionLimitKeys(t *testing.T) {
 		t.Errorf("per-IP cap without a global cap: %v", err)
 	}
 }
+
+// TestRequestBufferingKeys: limits.request_buffer_bytes defaults to 64KiB
+// (buffering on), takes sizes, 0 turns it off, and is bounded by the 8MiB the
+// engine lets a client's input grow to; timeouts.client_body defaults to 10s
+// and must be > 0. Errors carry the key's position.
+func TestRequestBufferingKeys(t *testing.T) {
+	base := "clusters: {a: {targets: [\"http://127.0.0.1:9\"]}}\nroutes: [{name: r, match: {path: /}, cluster: a}]\n"
+	c, err := Parse("t.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.RequestBufferBytes != 64*KiB || c.Timeouts.ClientBody.D().String() != "10s" {
+		t.Errorf("defaults: request_buffer_bytes %s, client_body %s; want 64KiB and 10s", c.Limits.RequestBufferBytes, c.Timeouts.ClientBody)
+	}
+	for _, tc := range []struct {
+		yaml   string
+		buffer ByteSize
+	}{
+		{"limits: {request_buffer_bytes: 0}", 0}, // off: every body streams
+		{"limits: {request_buffer_bytes: 1MiB}", MiB},
+		{"limits: {request_buffer_bytes: 8MiB}", 8 * MiB},
+	} {
+		c, err := Parse("t.yaml", []byte(base+tc.yaml+"\n"))
+		if err != nil || c.Limits.RequestBufferBytes != tc.buffer {
+			t.Errorf("%s: got %v, %v; want %s", tc.yaml, c, err, tc.buffer)
+		}
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"limits: {request_buffer_bytes: 9MiB}", `t.yaml:3:32: limits.request_buffer_bytes: must be between 0 (off) and 8MiB, got 9MiB`},
+		{"limits: {request_buffer_bytes: -1}", `limits.request_buffer_bytes`},
+		{"limits: {request_buffer_bytes: lots}", `limits.request_buffer_bytes`},
+		{"timeouts: {client_body: 0s}", `timeouts.client_body: must be > 0`},
+		{"timeouts: {client_bdy: 5s}", `client_bdy`},
+	} {
+		_, err := Parse("t.yaml", []byte(base+tc.yaml+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

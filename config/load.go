@@ -111,6 +111,7 @@ func (d *decoder) limits(e entry, l *Limits) {
 		"max_header_bytes":       func(e entry) { d.size(e, &l.MaxHeaderBytes) },
 		"max_uri_bytes":          func(e entry) { d.size(e, &l.MaxURIBytes) },
 		"max_body_bytes":         func(e entry) { d.size(e, &l.MaxBodyBytes) },
+		"request_buffer_bytes":   func(e entry) { d.size(e, &l.RequestBufferBytes) },
 		"max_connections":        func(e entry) { d.int(e, &l.MaxConnections) },
 		"max_connections_per_ip": func(e entry) { d.int(e, &l.MaxConnectionsPerIP) },
 	})
@@ -120,6 +121,7 @@ func (d *decoder) timeouts(e entry, t *Timeouts) {
 	d.fields(e.val, e.path, fieldSet{
 		"client_header": func(e entry) { d.duration(e, &t.ClientHeader) },
 		"client_idle":   func(e entry) { d.duration(e, &t.ClientIdle) },
+		"client_body":   func(e entry) { d.duration(e, &t.ClientBody) },
 	})
 }
 

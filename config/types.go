@@ -122,6 +122,14 @@ type Limits struct {
 	// MaxBodyBytes (yaml `max_body_bytes`) caps a request body; more gets a
 	// 413. Default 10MiB; 0 means unlimited (streamed, never buffered).
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
+	// RequestBufferBytes (yaml `request_buffer_bytes`) is request buffering,
+	// like nginx's proxy_request_buffering: a body of at most this many bytes
+	// (Content-Length, or chunked framing as received) is read whole on the
+	// client connection, within timeouts.client_body, before an upstream
+	// connection is taken, so a slow sender holds no upstream. Larger bodies
+	// stream as they arrive. Default 64KiB; 0 turns buffering off (every
+	// body streams); at most 8MiB.
+	RequestBufferBytes ByteSize `yaml:"request_buffer_bytes"`
 	// MaxConnections (yaml `max_connections`) caps the client connections
 	// open at once, all loops together; a connection past it gets a 503
 	// with Retry-After: 1 and is closed. Default 0 = no cap of ours (the
@@ -142,6 +150,10 @@ type Timeouts struct {
 	// ClientIdle (yaml `client_idle`) is how long a keep-alive connection may
 	// sit idle between requests. Default 60s.
 	ClientIdle Duration `yaml:"client_idle"`
+	// ClientBody (yaml `client_body`) is how long a client may take to send
+	// a request body the gateway buffers (limits.request_buffer_bytes), from
+	// the end of its head to its last byte; past it a 408. Default 10s.
+	ClientBody Duration `yaml:"client_body"`
 }
 
 // Cluster is a named group of interchangeable upstream targets.
@@ -385,13 +397,15 @@ func Default() *Config {
 			LogFormat:    "text",
 		},
 		Limits: Limits{
-			MaxHeaderBytes: 32 * KiB,
-			MaxURIBytes:    8 * KiB,
-			MaxBodyBytes:   10 * MiB,
+			MaxHeaderBytes:     32 * KiB,
+			MaxURIBytes:        8 * KiB,
+			MaxBodyBytes:       10 * MiB,
+			RequestBufferBytes: 64 * KiB,
 		},
 		Timeouts: Timeouts{
 			ClientHeader: Duration(10 * time.Second),
 			ClientIdle:   Duration(60 * time.Second),
+			ClientBody:   Duration(10 * time.Second),
 		},
 		Clusters:   map[string]*Cluster{},
 		Middleware: map[string]*Middleware{},

@@ -74,6 +74,7 @@ func check(c *Config, l *errList) {
 	k.paths()
 	k.limits()
 	k.positive("timeouts.client_header", c.Timeouts.ClientHeader)
+	k.positive("timeouts.client_body", c.Timeouts.ClientBody)
 	k.positive("timeouts.client_idle", c.Timeouts.ClientIdle)
 	for _, name := range slices.Sorted(maps.Keys(c.Clusters)) {
 		k.cluster(name, c.Clusters[name])
@@ -168,6 +169,10 @@ func (k *checker) server() {
 // enough that a typo (an extra few zeros) is caught.
 const maxConnections = 10_000_000
 
+// maxRequestBuffer bounds limits.request_buffer_bytes: a buffered body waits
+// in the client connection's input buffer, which the engine caps at 8MiB.
+const maxRequestBuffer = 8 * MiB
+
 func (k *checker) limits() {
 	l := &k.c.Limits
 	k.sizeRange("limits.max_header_bytes", l.MaxHeaderBytes, KiB, MiB)
@@ -178,6 +183,9 @@ func (k *checker) limits() {
 	}
 	if l.MaxBodyBytes < 0 {
 		k.errf("limits.max_body_bytes", "must not be negative (0 = unlimited)")
+	}
+	if l.RequestBufferBytes < 0 || l.RequestBufferBytes > maxRequestBuffer {
+		k.errf("limits.request_buffer_bytes", "must be between 0 (off) and %s, got %s", ByteSize(maxRequestBuffer), l.RequestBufferBytes)
 	}
 	if l.MaxConnections < 0 || l.MaxConnections > maxConnections {
 		k.errf("limits.max_connections", "must be between 0 (no cap) and %d, got %d", maxConnections, l.MaxConnections)

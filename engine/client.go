@@ -70,7 +70,11 @@ func (cl *client) onTraffic() {
 		_, _ = cl.c.Discard(-1) // lingering: drain what the client still sends
 	case cl.ex != nil:
 		ex := cl.ex
-		ex.pumpRequestBody()
+		if ex.bufWait {
+			ex.bodyArrived() // the request goes on once its body is whole
+		} else {
+			ex.pumpRequestBody()
+		}
 		if cl.closed || cl.ex != ex {
 			return
 		}

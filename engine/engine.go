@@ -106,7 +106,10 @@ func (e *Engine) Serve() error {
 	if e.opts.WriteBuffer > 0 {
 		opts = append(opts, gnet.WithSocketSendBuffer(e.opts.WriteBuffer))
 	}
+	stopReclaim := make(chan struct{})
+	go e.reclaimer(stopReclaim) // reclaim.go
 	err := gnet.Run(e, "tcp://"+e.opts.Listen, opts...)
+	close(stopReclaim)
 	close(e.served)
 	if err != nil {
 		select {

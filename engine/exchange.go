@@ -47,6 +47,13 @@ type exchange struct {
 	reqChunks  http1.Chunked
 	reqDone    bool
 
+	// Request buffering (see bodybuf.go).
+	bufWait  bool          // parked, head unread, until the body is whole
+	bufWhole bool          // the body was whole before the upstream was taken
+	bufHead  int           // the head's length while parked
+	bufAt    int           // chunked: body bytes scanned so far
+	bufScan  http1.Chunked // chunked: the scan's state
+
 	resp       http1.Response
 	respState  uint8
 	respFrame  http1.Framing
@@ -99,8 +106,8 @@ func (lp *loop) release(ex *exchange) {
 		bytebufferpool.Put(ex.head)
 	}
 	if s := ex.stream; s != nil {
-		close(s.fail)                      // the stream goroutine stops at its next step...
-		_ = s.file.SetDeadline(time.Now()) // ...or now, if it is blocked in I/O
+		close(s.fail)        // the stream goroutine stops at its next step...
+		s.closeStreamFiles() // ...or now, if it is blocked in I/O
 	}
 	ex.report(upstream.Cancelled) // no verdict was reached on the target
 	if ex.chain.HasFinishers() {
@@ -221,6 +228,24 @@ func (ex *exchange) dispatch(n, from int) {
 			return
 		}
 	}
+	if ex.bufferable() {
+		switch ex.bodyBuffered(n) {
+		case bodyPartial:
+			ex.awaitBody(n, lp.req.Expect100)
+			return
+		case bodyWhole:
+			ex.bufWhole = true
+		}
+	}
+	ex.forward(n)
+}
+
+// forward picks a target for a request whose middleware has run and hands
+// it over; the head (n bytes) is still in the client's buffer, parsed into
+// the loop's scratch. Loop only.
+func (ex *exchange) forward(n int) {
+	cl := ex.cl
+	lp := cl.lp
 	if ex.route.Cluster.HashOn.Kind != upstream.HashNone {
 		ex.hashKey = ex.balanceKey(&lp.req)
 	}

@@ -93,24 +93,36 @@ func (ex *exchange) resume(gen uint32) {
 	}
 	ex.paused = false
 	lp := cl.lp
-	buf, _ := cl.c.Peek(-1)
-	req := &lp.req
-	req.Reset()
-	n, err := http1.ParseRequest(buf, req, &ex.snap.Limits)
-	var norm []byte
-	if err == nil {
-		norm, err = ex.snap.PathPolicy.Normalize(lp.norm[:0], req.Path)
-		lp.norm = norm
-	}
-	if err != nil {
-		ex.respondError(500, "internal error", nil, true) // the same bytes parsed before
+	n, ok := ex.reread()
+	if !ok {
 		return
 	}
+	req, norm := &lp.req, lp.norm
 	lp.params.Reset()
 	ex.snap.Router.Match(req.Host, req.Method, norm, req, &lp.params)
 	x := &ex.fx
 	x.Req, x.Method, x.Path, x.Params = req, req.Method, norm, &lp.params
 	ex.dispatch(n, ex.chainAt)
+}
+
+// reread parses the head of a parked request again into the loop's scratch
+// (request views and normalised path) and returns its length. The bytes
+// parsed before, so a failure is ours: it answers 500 and returns false.
+// Loop only.
+func (ex *exchange) reread() (int, bool) {
+	lp := ex.cl.lp
+	buf, _ := ex.cl.c.Peek(-1)
+	req := &lp.req
+	req.Reset()
+	n, err := http1.ParseRequest(buf, req, &ex.snap.Limits)
+	if err == nil {
+		lp.norm, err = ex.snap.PathPolicy.Normalize(lp.norm[:0], req.Path)
+	}
+	if err != nil {
+		ex.respondError(500, "internal error", nil, true)
+		return 0, false
+	}
+	return n, true
 }
 
 // sweepParked fails a request parked for too long. Loop only.

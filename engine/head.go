@@ -59,7 +59,7 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 			http1.EqualFold(h.Name, "X-Forwarded-Proto"),
 			http1.EqualFold(h.Name, "X-Forwarded-Host"),
 			isIdentityHeader(h.Name), isPathOverrideHeader(h.Name),
-			ex.clientMinor == 0 && http1.EqualFold(h.Name, "Expect"):
+			(ex.clientMinor == 0 || ex.bufWhole) && http1.EqualFold(h.Name, "Expect"):
 			continue
 		}
 		b = appendHeader(b, h.Name, h.Value)

@@ -3,8 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"math"
 	"net"
 	"os"
@@ -20,10 +18,12 @@ import (
 // only way to make a fast sender wait for a slow receiver is to stop polling
 // the sender: we Dup its fd, close its gnet Conn (gnet removes the fd from
 // epoll before closing, so the dup stays a clean socket) and let a goroutine
-// read it with blocking I/O and a real TCP window. The receiver stays on the
-// loop; the goroutine hands it one buffer at a time with Execute and waits
-// while its outbound buffer is above streamLowWater. Per detached exchange the
-// gateway holds at most streamHighWater + streamBuf bytes of body.
+// read it with blocking I/O and a real TCP window. For an upload the receiver
+// (the upstream) stays on the loop; the goroutine hands it one buffer at a
+// time with Execute and waits while its outbound buffer is above
+// streamLowWater: per detached upload the gateway holds at most
+// streamHighWater + streamBuf bytes of body. A response stream writes to the
+// client itself (stream_response.go).
 const (
 	streamHighWater = 256 << 10 // receiver's pending bytes that trigger a detach
 	streamLowWater  = 64 << 10  // the goroutine resumes reading below this
@@ -42,7 +42,9 @@ type stream struct {
 	lp   *loop
 	file *os.File
 	fail chan struct{} // closed by the loop when the exchange died
-	held []byte        // request body bytes read before the detach (upload only)
+	held []byte        // body bytes gnet read before the detach, copied first
+	out  *os.File      // response streams: a dup of the client socket (stream_response.go)
+	sent int64         // response bytes written to out, added to bytesOut on the loop
 }
 
 // alive reports whether the exchange this stream serves still exists.
@@ -88,98 +90,18 @@ func detachFd(c gnet.Conn, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// streamResponse moves the rest of the response body off the loop: the
-// upstream is detached and read by a goroutine, the client stays on the loop.
-// Called when the client's outbound buffer passed streamHighWater. Loop only.
-func (ex *exchange) streamResponse() {
-	up := ex.up
-	f, err := detachFd(up.c, "upstream")
-	if err != nil {
-		ex.upstreamBroken("cannot stream response")
-		return
-	}
-	ex.up = nil
-	up.ex = nil
-	up.discard() // the dup keeps the socket; this conn never returns to the pool
-	s := &stream{ex: ex, cl: ex.cl, lp: ex.cl.lp, file: f, fail: make(chan struct{})}
-	ex.stream = s
-	s.lp.e.streams.Add(1)
-	s.lp.e.caps.holdUpstream() // discard let go of the count; the dup is still a descriptor
-	go s.copyResponse()
-}
-
-func (s *stream) copyResponse() {
-	defer s.lp.e.caps.closeUpstream()
-	defer s.file.Close()
-	buf := make([]byte, streamBuf)
-	ex := s.ex
-	// Framing state moves to the goroutine; the loop no longer touches it.
-	frame, left, chunks, dechunk := ex.respFrame, ex.respLeft, ex.respChunks, ex.dechunk
-	for {
-		if !s.waitDrained() {
-			// The client stopped reading (or left): cut it off. onLoop runs
-			// nothing when the exchange is already gone.
-			s.onLoop(func() bool { s.cl.close(); return true })
-			return
-		}
-		_ = s.file.SetReadDeadline(time.Now().Add(streamStall))
-		n, err := s.file.Read(buf)
-		p := buf[:n]
-		done := false
-		for len(p) > 0 && !done {
-			var m int
-			var out []byte
-			switch frame {
-			case http1.FramingLength:
-				m = int(min(int64(len(p)), left))
-				left -= int64(m)
-				out, done = p[:m], left == 0
-			case http1.FramingChunked:
-				var data []byte
-				var cerr error
-				m, data, done, cerr = chunks.Step(p)
-				if cerr != nil {
-					s.finish(false)
-					return
-				}
-				out = p[:m]
-				if dechunk {
-					out = data
-				}
-			default: // close-delimited
-				m, out = len(p), p
-			}
-			if len(out) > 0 && !s.onLoop(func() bool { ex.bytesOut += int64(len(out)); _, _ = s.cl.c.Write(out); return !s.cl.closed }) {
-				return
-			}
-			p = p[m:]
-		}
-		switch {
-		case done:
-			s.finish(true)
-			return
-		case errors.Is(err, io.EOF) && frame == http1.FramingClose:
-			s.finish(true)
-			return
-		case err != nil:
-			s.finish(false) // short body or stalled upstream: cut the client off
-			return
-		}
-	}
-}
-
-// waitDrained blocks while the client's outbound buffer is above the low
-// water mark. Called by the stream goroutine.
-func (s *stream) waitDrained() bool {
-	return s.waitBelowLowWater(func() (int, bool) { return s.cl.c.OutboundBuffered(), true })
-}
-
 // waitBelowLowWater polls pending (on the loop) until it reports at most
 // streamLowWater bytes. gnet has no "drained" event, so a slow receiver is
 // polled every streamPoll; the sender's TCP window does the waiting meanwhile.
 // It returns false when pending reports the receiver gone or the exchange
 // died. Called by the stream goroutine.
 func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
+	return s.waitBelow(pending, streamLowWater)
+}
+
+// waitBelow is waitBelowLowWater with the mark given. Called by the stream
+// goroutine.
+func (s *stream) waitBelow(pending func() (int, bool), mark int) bool {
 	// A receiver that takes nothing for the keep-alive idle timeout is as
 	// good as gone (like nginx's send_timeout): the clock restarts whenever
 	// pending shrinks. Polls back off from streamPoll to streamPollMax while
@@ -198,7 +120,7 @@ func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
 		}) {
 			return false
 		}
-		if n <= streamLowWater {
+		if n <= mark {
 			return true
 		}
 		now := time.Now()
@@ -216,21 +138,6 @@ func (s *stream) waitBelowLowWater(pending func() (int, bool)) bool {
 			return false
 		}
 	}
-}
-
-// finish ends a streamed response on the loop. Called by the stream goroutine.
-func (s *stream) finish(ok bool) {
-	s.onLoop(func() bool {
-		ex := s.ex
-		ex.stream = nil
-		if !ok {
-			s.cl.close()
-			return true
-		}
-		ex.keepAlive = ex.keepAlive && ex.reqDone
-		ex.complete()
-		return true
-	})
 }
 
 // streamRequest moves the rest of the request body off the loop: the client
@@ -265,7 +172,9 @@ func (ex *exchange) streamRequest() {
 func (s *stream) read(want []byte) (int, error) {
 	if len(s.held) > 0 {
 		n := copy(want, s.held)
-		s.held = s.held[n:]
+		if s.held = s.held[n:]; len(s.held) == 0 {
+			s.held = nil // not a stream-long hold on the copy
+		}
 		return n, nil
 	}
 	_ = s.file.SetReadDeadline(time.Now().Add(streamStall))

@@ -281,19 +281,28 @@ func TestUpstreamResponseTimeout(t *testing.T) {
 
 // TestClientBodyStallIs408: a client that stops in the middle of its request
 // body gets 408 (its stall), not 504 (which would blame the upstream), and the
-// connection is closed because the rest of its stream is unknown.
+// connection is closed because the rest of its stream is unknown: a streamed
+// body after the response timeout (400ms) without a byte forwarded, a
+// buffered one (limits.request_buffer_bytes) after timeouts.client_body.
 func TestClientBodyStallIs408(t *testing.T) {
-	up := startUpstream(t, echoHandler("a"))
-	g := startGateway(t, ftConfig(shortClientTimeouts, ftRoute("echo", "/api/echo", "up"), ftCluster{name: "up", addr: up.addr}), 1)
-	c := dialRaw(t, g.addr)
-	start := time.Now()
-	c.send("POST /api/echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
-	resp, body := c.readResponse("POST")
-	if resp.StatusCode != 408 || !strings.Contains(body, "request body timeout") || !resp.Close {
-		t.Fatalf("got %d %q close=%v, want 408 request body timeout and close", resp.StatusCode, body, resp.Close)
+	for _, top := range []string{
+		shortClientTimeouts + "\nlimits: {request_buffer_bytes: 0}",                // streamed
+		"timeouts: {client_header: 300ms, client_idle: 500ms, client_body: 400ms}", // buffered
+	} {
+		t.Run(top, func(t *testing.T) {
+			up := startUpstream(t, echoHandler("a"))
+			g := startGateway(t, ftConfig(top, ftRoute("echo", "/api/echo", "up"), ftCluster{name: "up", addr: up.addr}), 1)
+			c := dialRaw(t, g.addr)
+			start := time.Now()
+			c.send("POST /api/echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+			resp, body := c.readResponse("POST")
+			if resp.StatusCode != 408 || !strings.Contains(body, "request body timeout") || !resp.Close {
+				t.Fatalf("got %d %q close=%v, want 408 request body timeout and close", resp.StatusCode, body, resp.Close)
+			}
+			if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
+				t.Fatalf("408 after %v; the timeout is 400ms", d)
+			}
+			c.expectEOF()
+		})
 	}
-	if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
-		t.Fatalf("408 after %v; the response timeout is 400ms", d)
-	}
-	c.expectEOF()
 }

@@ -151,13 +151,12 @@ func (ex *exchange) pumpResponse() {
 	for up != nil && !up.closed && ex.up == up && !cl.closed {
 		buf, _ := up.c.Peek(-1)
 		if len(buf) == 0 {
-			// The client reads slower than the upstream sends: move the body
-			// off the loop once the request is through and nothing of it
-			// waits in the upstream's buffer (closing its Conn would drop it).
-			if ex.respState == rsBody && ex.reqDone && !cl.closed &&
-				cl.c.OutboundBuffered() > streamHighWater && up.c.OutboundBuffered() == 0 {
-				ex.streamResponse()
-			}
+			return
+		}
+		if ex.shouldStreamResponse(len(buf)) {
+			// The client reads slower than the upstream sends: the rest of
+			// the body moves off the loop (stream_response.go).
+			ex.streamResponse()
 			return
 		}
 		ex.gotByte = true
@@ -406,6 +405,10 @@ func (ex *exchange) clientGone() {
 func (ex *exchange) sweep(now int64) {
 	if ex.paused {
 		ex.sweepParked(now)
+		return
+	}
+	if ex.bufWait {
+		ex.sweepBody(now)
 		return
 	}
 	if ex.up == nil || now < ex.deadline {

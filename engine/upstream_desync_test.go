@@ -233,7 +233,9 @@ func TestInterimStormToAStalledClientIsBounded(t *testing.T) {
 // POST after its head, before the body is through, gets its answer to the
 // client; what the client sends after that is never parsed as a new request
 // (the body here contains one), the upstream connection is not reused, and
-// the client connection is closed once the answer is out.
+// the client connection is closed once the answer is out. Request buffering
+// is off: a body it buffers reaches the upstream whole, so no early answer
+// can come before its end.
 func TestUpstreamAnswersBeforeRequestBodyFinished(t *testing.T) {
 	checkGoroutineLeaks(t)
 	var hits sync.Map
@@ -267,7 +269,7 @@ func TestUpstreamAnswersBeforeRequestBodyFinished(t *testing.T) {
 			}
 		}
 	})
-	g := startGateway(t, udConfig(up.addr, "{connect: 300ms, response: 1s}"), 1)
+	g := startGateway(t, udConfig(up.addr, "{connect: 300ms, response: 1s}")+"limits: {request_buffer_bytes: 0}\n", 1)
 	// A body that is also a request: if the gateway ever took the rest of
 	// the client's stream as a new request, the upstream would see it.
 	inner := "GET /api/smuggled HTTP/1.1\r\nHost: gw.test\r\nX-Request-ID: smuggled\r\n\r\n"

@@ -67,6 +67,10 @@ type Snapshot struct {
 	Limits        http1.Limits
 	MaxBodyBytes  int64         // 0 = unlimited
 	HeaderTimeout time.Duration // slowloris guard: first byte to end of head
+	// RequestBuffer is the largest request body read whole before an
+	// upstream connection is taken; 0 = off. BodyTimeout bounds that read.
+	RequestBuffer int64
+	BodyTimeout   time.Duration
 	IdleTimeout   time.Duration // keep-alive idle between requests
 	// MaxConnections caps the open client connections, all loops together;
 	// 0 = no cap. MaxConnectionsPerIP caps them per peer address; 0 = off.
@@ -127,6 +131,8 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 		},
 		MaxBodyBytes:  int64(cfg.Limits.MaxBodyBytes),
 		HeaderTimeout: cfg.Timeouts.ClientHeader.D(),
+		RequestBuffer: int64(cfg.Limits.RequestBufferBytes),
+		BodyTimeout:   cfg.Timeouts.ClientBody.D(),
 		IdleTimeout:   cfg.Timeouts.ClientIdle.D(),
 
 		MaxConnections:      cfg.Limits.MaxConnections,

@@ -92,6 +92,9 @@ func Read(root int) (Usage, error) {
 	return u, nil
 }
 
+// RSSKiB is one process's VmRSS in KiB; 0 when it cannot be read.
+func RSSKiB(pid int) int64 { return vmRSS(pid) }
+
 func vmRSS(pid int) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {

@@ -58,7 +58,7 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 			http1.EqualFold(h.Name, "X-Request-ID"),
 			http1.EqualFold(h.Name, "X-Forwarded-Proto"),
 			http1.EqualFold(h.Name, "X-Forwarded-Host"),
-			isIdentityHeader(h.Name), isPathOverrideHeader(h.Name),
+			isIdentityHeader(h.Name), isOverrideHeader(h.Name),
 			(ex.clientMinor == 0 || ex.bufWhole) && http1.EqualFold(h.Name, "Expect"):
 			continue
 		}

@@ -87,9 +87,16 @@ func newDecodingUpstream(t *testing.T, openReports bool) *decodingUpstream {
 				p, _, _ = strings.Cut(v, "?")
 			}
 		}
+		// As Express's method-override and Google's APIs do: a method
+		// override header replaces the request line's method.
+		for _, h := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+			if v := r.Header.Get(h); v != "" {
+				s.Method = strings.ToUpper(v)
+			}
+		}
 		u.mu.Lock()
 		u.all = append(u.all, s)
-		if protected(r.Method, lenientPath(p), u.openReports) && s.Consumer == "" {
+		if protected(s.Method, lenientPath(p), u.openReports) && (s.Consumer == "" || !methodAllowed(s.Method, lenientPath(p))) {
 			u.breaches = append(u.breaches, s)
 		}
 		u.mu.Unlock()
@@ -126,6 +133,13 @@ func protected(method, p string, openReports bool) bool {
 		}
 	}
 	return !openReports && (p == "/api/reports" || strings.HasPrefix(p, "/api/reports/")) && method != "GET" && method != "HEAD"
+}
+
+// methodAllowed reports whether the config lets method p through at all,
+// with the key: /api/reports is GET-only for everyone.
+func methodAllowed(method, p string) bool {
+	reports := p == "/api/reports" || strings.HasPrefix(p, "/api/reports/")
+	return !reports || method == "GET" || method == "HEAD"
 }
 
 func (u *decodingUpstream) take() (all, breaches []seen) {
@@ -293,6 +307,11 @@ func TestRouteConfusionEndToEnd(t *testing.T) {
 		// as the real path are not forwarded.
 		{name: "X-Original-URL is dropped", target: "/api/public/x", header: "X-Original-URL: /api/admin/x", status: 200, upstream: "/api/public/x"},
 		{name: "X-Rewrite-URL is dropped", target: "/api/public/x", header: "x-rewrite-url: /adm/x", status: 200, upstream: "/api/public/x"},
+		// Nor a method the router never matched: the GET-only route with
+		// the key must not become a DELETE at a method-overriding upstream.
+		{name: "X-HTTP-Method-Override is dropped", target: "/api/reports/x", key: true, header: "X-HTTP-Method-Override: DELETE", status: 200, upstream: "/api/reports/x"},
+		{name: "X-HTTP-Method is dropped", target: "/api/reports/x", key: true, header: "x-http-method: PUT", status: 200, upstream: "/api/reports/x"},
+		{name: "X-Method-Override is dropped", target: "/api/reports/x", key: true, header: "X-Method-Override: DELETE", status: 200, upstream: "/api/reports/x"},
 	})
 }
 

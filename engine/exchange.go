@@ -42,19 +42,19 @@ type exchange struct {
 	lastReused  bool // the current upstream conn came from the pool
 
 	reqFraming http1.Framing
-	reqBody    int64             // request body bytes forwarded
+	reqBody    int64            // request body bytes forwarded
 	reqFr      http1.BodyFramer // delimits and re-frames the request body
 	reqDone    bool
 
-	resp       http1.Response
-	respState  uint8
-	respFrame  http1.Framing
-	respFr     http1.BodyFramer // delimits and re-frames the response body
-	dechunk    bool             // client is HTTP/1.0: strip chunked framing
-	wrote      bool // some response byte reached the client
-	gotByte    bool // some response byte came from the upstream
-	deadline   int64
-	stream     *stream // a goroutine is copying one of the bodies
+	resp      http1.Response
+	respState uint8
+	respFrame http1.Framing
+	respFr    http1.BodyFramer // delimits and re-frames the response body
+	dechunk   bool             // client is HTTP/1.0: strip chunked framing
+	wrote     bool             // some response byte reached the client
+	gotByte   bool             // some response byte came from the upstream
+	deadline  int64
+	stream    *stream // a goroutine is copying one of the bodies
 
 	// Middleware state (see filters.go).
 	fx      filter.Exchange

@@ -38,6 +38,7 @@ type exchange struct {
 	clientMinor int                        // client's HTTP/1.x minor version
 	keepAlive   bool                       // client wants (and may have) another request on this conn
 	idempotent  bool                       // safe to replay on a fresh connection
+	peerTrusted bool                       // the TCP peer is in trusted_proxies (see forwarded.go)
 	retried     bool
 	lastReused  bool // the current upstream conn came from the pool
 
@@ -144,8 +145,12 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	cl.state = csBusy
 
 	// The client as logged, limited and hashed: the peer, or the client a
-	// trusted proxy forwarded for.
-	ex.fx.ClientIP = cl.clientIP(snap.TrustedProxies, req)
+	// trusted proxy forwarded for. Whether the peer is trusted also decides
+	// which forwarding headers survive (forwarded.go).
+	ex.fx.ClientIP = cl.addr
+	if ex.peerTrusted = len(snap.TrustedProxies) > 0 && inPrefixes(snap.TrustedProxies, cl.addr); ex.peerTrusted {
+		ex.fx.ClientIP = cl.clientIP(snap.TrustedProxies, req)
+	}
 	ex.reqFraming = http1.RequestFraming(req)
 	hasBody := ex.reqFraming != http1.FramingNone
 	fail := func(status int, msg string, allow []byte) {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -373,52 +375,75 @@ func writeExtChunks(w io.Writer, n int) error {
 }
 
 // TestStreamedChunkedBodiesAreReframed: the off-loop paths (stream.go
-// copyRequest and copyResponse) re-frame with the same framer: an upload
-// that moved to a stream while its upstream was being dialed, and a
-// download to a client that stopped reading, both arrive with the
-// gateway's size lines only, no trailers, and every byte intact.
+// copyRequest and copyResponse) re-frame with the same framer: an upload to
+// an upstream that reads nothing until the body moved to a stream, and a
+// download to a client that reads nothing until the same, both arrive with
+// the gateway's size lines only, no trailers, and every byte intact.
 func TestStreamedChunkedBodiesAreReframed(t *testing.T) {
 	const size = 8 << 20
 	want := patternHash(size)
 
-	// Upload: the upstream hijacks the connection to see the raw body.
-	addr := slowToAccept(t, 300*time.Millisecond, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, brw, err := w.(http.Hijacker).Hijack()
+	// Upload. A small receive buffer (inherited from the listener, so the
+	// window is small from the handshake on) makes the gateway's outbound
+	// buffer pass streamHighWater while the upstream holds off reading.
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		_ = rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 32<<10) })
+		return serr
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	served := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-served })
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		select {
+		case <-release:
+		case <-time.After(30 * time.Second):
+			return
+		}
+		br := bufio.NewReader(c)
+		if _, err := readRawHead(br); err != nil {
+			return
+		}
 		h := sha256.New()
-		var answer string
-		if err := readOurChunked(brw.Reader, h); err != nil {
+		answer := ""
+		if err := readOurChunked(br, h); err != nil {
 			answer = err.Error()
 		} else {
 			answer = hex.EncodeToString(h.Sum(nil))
 		}
-		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(answer), answer)
-	}))
-	g := startGateway(t, ftConfig("limits: {max_body_bytes: 0}", ftRoute("up", "/up", "up"),
-		ftCluster{name: "up", addr: addr, timeouts: "{connect: 5s, response: 10s}"}), 1)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+	}()
+	g := startGateway(t, oneCluster(ln.Addr().String(), "limits: {max_body_bytes: 0}", allRoute), 1)
 	streams := g.e.Streams()
 	c := dialRaw(t, g.addr)
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	sent := make(chan error, 1)
 	go func() {
-		_, err := io.WriteString(c, "POST /up/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+		_, err := io.WriteString(c, "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
 		if err == nil {
 			err = writeExtChunks(c, size)
 		}
 		sent <- err
 	}()
+	waitStream(t, g, streams, "the upload")
+	close(release)
 	resp, body := c.readResponse("POST")
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != 200 || body != want {
 		t.Fatalf("upload: %d %q", resp.StatusCode, body)
-	}
-	if g.e.Streams() == streams {
-		t.Fatal("the upload never moved to a stream; the test did not exercise copyRequest")
 	}
 
 	// Download: the client reads nothing until the body moved off the loop.
@@ -436,12 +461,8 @@ func TestStreamedChunkedBodiesAreReframed(t *testing.T) {
 	streams = g2.e.Streams()
 	sc := dialSmallRcv(t, g2.addr)
 	sc.send("GET /down HTTP/1.1\r\nHost: a\r\n\r\n")
-	for deadline := time.Now().Add(10 * time.Second); g2.e.Streams() == streams; time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) { // polled: the condition, not the sleep, is the wait
-			t.Fatal("the download never moved to a stream; the test did not exercise copyResponse")
-		}
-	}
-	resp, err := http.ReadResponse(sc.r, &http.Request{Method: "GET"})
+	waitStream(t, g2, streams, "the download")
+	resp, err = http.ReadResponse(sc.r, &http.Request{Method: "GET"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,5 +476,16 @@ func TestStreamedChunkedBodiesAreReframed(t *testing.T) {
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		t.Fatalf("download hash %s, want %s", got, want)
+	}
+}
+
+// waitStream waits until g has started a stream since it counted before.
+// It polls: the condition, not the pause, is what is waited for.
+func waitStream(t *testing.T, g *gateway, before int64, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); g.e.Streams() == before; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never moved to a stream; the test would not exercise stream.go", what)
+		}
 	}
 }

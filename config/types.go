@@ -61,8 +61,11 @@ type Config struct {
 	// TrustedProxies (yaml `trusted_proxies`) are the addresses (CIDR or a
 	// single IP) of proxies in front of Sluice. A request from one of them
 	// is attributed to the right-most X-Forwarded-For entry that is not
-	// itself trusted; that address keys per-IP rate limits and is logged.
-	// Default none: the peer address is the client, whatever it claims.
+	// itself trusted; that address keys per-IP rate limits, is logged and
+	// is sent upstream as X-Real-IP. Only a trusted proxy's forwarding
+	// headers (X-Forwarded-*, Forwarded) reach the upstream, with our hop
+	// appended; anyone else's are replaced. Default none: the peer address
+	// is the client, whatever it claims.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Clusters are the named upstream groups, keyed by name. Default empty.
 	Clusters map[string]*Cluster `yaml:"clusters"`

@@ -41,7 +41,7 @@ func (ex *exchange) bufferable() bool {
 	case ex.reqFraming == http1.FramingChunked:
 		return true
 	case ex.reqFraming == http1.FramingLength:
-		return ex.reqLeft <= limit
+		return ex.reqFr.Committed() <= limit
 	}
 	return false
 }
@@ -55,7 +55,7 @@ func (ex *exchange) bufferable() bool {
 func (ex *exchange) bodyBuffered(n int) bodyState {
 	in := ex.cl.c.InboundBuffered()
 	if ex.reqFraming == http1.FramingLength {
-		if int64(in-n) >= ex.reqLeft {
+		if int64(in-n) >= ex.reqFr.Committed() {
 			return bodyWhole
 		}
 		return bodyPartial
@@ -71,7 +71,10 @@ func (ex *exchange) bodyBuffered(n int) bodyState {
 		switch {
 		case err != nil:
 			return bodyStream // the body pump answers the framing error
-		case int64(ex.bufAt) > ex.snap.RequestBuffer:
+		case int64(ex.bufAt)+ex.bufScan.Pending() > ex.bufLimit():
+			// Past the bound once the announced chunk is in: stream it, and
+			// let the body pump refuse it (413) if it is past max_body_bytes,
+			// without waiting for data that may never come.
 			return bodyStream
 		case done:
 			return bodyWhole
@@ -79,6 +82,15 @@ func (ex *exchange) bodyBuffered(n int) bodyState {
 		p = p[k:]
 	}
 	return bodyPartial
+}
+
+// bufLimit is the most of a chunked body (raw bytes) that is buffered:
+// request_buffer_bytes, or max_body_bytes when that is smaller. Loop only.
+func (ex *exchange) bufLimit() int64 {
+	if m := ex.snap.MaxBodyBytes; m > 0 && m < ex.snap.RequestBuffer {
+		return m
+	}
+	return ex.snap.RequestBuffer
 }
 
 // awaitBody parks the exchange, head unread, until its body is whole (see

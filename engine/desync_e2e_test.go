@@ -339,6 +339,24 @@ func TestDesyncGuardianThroughGateway(t *testing.T) {
 		}
 
 		conn := dialRaw(t, g.addr)
+		if perr == nil {
+			// The path policy runs after the parser, before routing: it is
+			// stricter than the corpus, which calls an encoded TAB, CR or
+			// LF in the path compliant (docs/SECURITY.md, "Paths"). The
+			// framing was sound, so the refusal keeps the connection.
+			if _, nerr := g.e.Snapshot().PathPolicy.Normalize(nil, req.Path); nerr != nil {
+				tl.rejected++
+				conn.send(string(head))
+				if resp, _ := conn.readResponse(c.Method); resp.StatusCode != 400 {
+					t.Errorf("%s: path policy refusal got %d, want 400", label, resp.StatusCode)
+				}
+				conn.Close()
+				if got := up.take(); len(got) > 0 {
+					t.Errorf("%s: refused, yet the upstream received %q", label, got)
+				}
+				continue
+			}
+		}
 		if perr != nil {
 			tl.rejected++
 			conn.send(string(head) + dgSmuggled)

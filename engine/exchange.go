@@ -38,13 +38,13 @@ type exchange struct {
 	clientMinor int                        // client's HTTP/1.x minor version
 	keepAlive   bool                       // client wants (and may have) another request on this conn
 	idempotent  bool                       // safe to replay on a fresh connection
+	peerTrusted bool                       // the TCP peer is in trusted_proxies (see forwarded.go)
 	retried     bool
 	lastReused  bool // the current upstream conn came from the pool
 
 	reqFraming http1.Framing
-	reqLeft    int64 // request body bytes still to forward (FramingLength)
-	reqBody    int64 // request body bytes forwarded, for max_body_bytes
-	reqChunks  http1.Chunked
+	reqBody    int64            // request body bytes forwarded
+	reqFr      http1.BodyFramer // delimits and re-frames the request body
 	reqDone    bool
 
 	// Request buffering (see bodybuf.go).
@@ -54,16 +54,15 @@ type exchange struct {
 	bufAt    int           // chunked: body bytes scanned so far
 	bufScan  http1.Chunked // chunked: the scan's state
 
-	resp       http1.Response
-	respState  uint8
-	respFrame  http1.Framing
-	respLeft   int64
-	respChunks http1.Chunked
-	dechunk    bool // client is HTTP/1.0: strip chunked framing
-	wrote      bool // some response byte reached the client
-	gotByte    bool // some response byte came from the upstream
-	deadline   int64
-	stream     *stream // a goroutine is copying one of the bodies
+	resp      http1.Response
+	respState uint8
+	respFrame http1.Framing
+	respFr    http1.BodyFramer // delimits and re-frames the response body
+	dechunk   bool             // client is HTTP/1.0: strip chunked framing
+	wrote     bool             // some response byte reached the client
+	gotByte   bool             // some response byte came from the upstream
+	deadline  int64
+	stream    *stream // a goroutine is copying one of the bodies
 
 	// Middleware state (see filters.go).
 	fx      filter.Exchange
@@ -157,8 +156,12 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	cl.state = csBusy
 
 	// The client as logged, limited and hashed: the peer, or the client a
-	// trusted proxy forwarded for.
-	ex.fx.ClientIP = cl.clientIP(snap.TrustedProxies, req)
+	// trusted proxy forwarded for. Whether the peer is trusted also decides
+	// which forwarding headers survive (forwarded.go).
+	ex.fx.ClientIP = cl.addr
+	if ex.peerTrusted = len(snap.TrustedProxies) > 0 && inPrefixes(snap.TrustedProxies, cl.addr); ex.peerTrusted {
+		ex.fx.ClientIP = cl.clientIP(snap.TrustedProxies, req)
+	}
 	ex.reqFraming = http1.RequestFraming(req)
 	hasBody := ex.reqFraming != http1.FramingNone
 	fail := func(status int, msg string, allow []byte) {
@@ -195,11 +198,13 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 			fail(413, "request body too large", nil)
 			return
 		}
-		ex.reqLeft = req.ContentLength
-		if ex.reqLeft == 0 {
+		if req.ContentLength == 0 {
 			ex.reqFraming = http1.FramingNone
 		}
 	}
+	// Chunked requests are re-chunked: our size lines, no extensions, no
+	// trailers (http1.BodyFramer).
+	ex.reqFr.Reset(ex.reqFraming, req.ContentLength, true)
 	ex.reqDone = ex.reqFraming == http1.FramingNone
 	ex.route = snap.Routes[idx]
 	if ex.chain = ex.route.Chain; ex.chain != nil {
@@ -295,8 +300,8 @@ func (ex *exchange) send() {
 }
 
 // pumpRequestBody writes the head if it has not gone yet, then forwards
-// buffered request body bytes upstream, keeping the client's framing
-// (Content-Length or chunked) byte for byte. Loop only.
+// buffered request body bytes upstream: a Content-Length body byte for
+// byte, a chunked one re-framed by http1.BodyFramer. Loop only.
 func (ex *exchange) pumpRequestBody() {
 	cl, up := ex.cl, ex.up
 	if up == nil || up.c == nil || up.closed || cl.closed {
@@ -316,36 +321,28 @@ func (ex *exchange) pumpRequestBody() {
 		if len(buf) == 0 {
 			break
 		}
-		var n int
-		switch ex.reqFraming {
-		case http1.FramingLength:
-			n = int(min(int64(len(buf)), ex.reqLeft))
-			ex.reqLeft -= int64(n)
-			ex.reqBody += int64(n)
-			ex.reqDone = ex.reqLeft == 0
-		case http1.FramingChunked:
-			var data []byte
-			var err error
-			n, data, ex.reqDone, err = ex.reqChunks.Step(buf)
-			if err != nil {
-				ex.abortRequest(400, "bad chunked request body")
-				return
-			}
-			ex.reqBody += int64(len(data))
+		n, out, done, err := ex.reqFr.Next(buf)
+		if err != nil {
+			ex.abortRequest(400, "bad chunked request body")
+			return
 		}
-		if limit := ex.snap.MaxBodyBytes; limit > 0 && ex.reqBody > limit {
+		ex.reqDone = done
+		ex.reqBody = ex.reqFr.Received()
+		// A declared length (a chunk's size line included) past the limit is
+		// refused before any of it is forwarded.
+		if limit := ex.snap.MaxBodyBytes; limit > 0 && ex.reqFr.Committed() > limit {
 			ex.abortRequest(413, "request body too large")
 			return
 		}
 		// Body progress counts as life: the response timeout runs from the
 		// last byte sent or received, like nginx's proxy_send/read_timeout.
 		ex.deadline = cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
+		var head []byte
 		if !ex.headOnWire {
 			ex.headOnWire = true
-			cl.lp.writev(up.c, ex.head.B, buf[:n])
-		} else {
-			_, _ = up.c.Write(buf[:n])
+			head = ex.head.B
 		}
+		cl.lp.writeFrame(up.c, head, out)
 		_, _ = cl.c.Discard(n)
 	}
 	if !ex.headOnWire && !up.closed {

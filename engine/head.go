@@ -13,7 +13,8 @@ const via = "sluice"
 // appendUpstreamHead writes the request head sent upstream: always HTTP/1.1,
 // the normalised (and prefix-stripped) path, hop-by-hop headers and those the
 // client named in Connection removed, identity headers the gateway owns
-// removed so no client can forge them, and the forwarding headers set.
+// removed so no client can forge them, and the forwarding headers set
+// (forwarded.go).
 func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte) []byte {
 	if sp := ex.route.StripPrefix; len(sp) > 0 && bytes.HasPrefix(path, sp) {
 		path = path[len(sp):]
@@ -39,7 +40,8 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 	b = append(b, "\r\n"...)
 
 	named := connectionNamesOthers(req.Headers)
-	var xff, vias int
+	var vias int
+	var fwd fwdSeen
 	for _, h := range req.Headers {
 		switch {
 		case ex.fx.Stripped(h.Name): // a filter consumed it (Authorization, an API key)
@@ -48,34 +50,20 @@ func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte)
 			continue // framing is ours to write, below, whatever Connection says
 		case named && inConnection(req.Headers, h.Name):
 			continue
-		case http1.EqualFold(h.Name, "X-Forwarded-For"):
-			xff++
-			continue
+		case fwd.note(h.Name):
+			continue // written by appendForwarding, below
 		case http1.EqualFold(h.Name, "Via"):
 			vias++
 			continue
 		case http1.EqualFold(h.Name, "Host"),
 			http1.EqualFold(h.Name, "X-Request-ID"),
-			http1.EqualFold(h.Name, "X-Forwarded-Proto"),
-			http1.EqualFold(h.Name, "X-Forwarded-Host"),
 			isIdentityHeader(h.Name), isOverrideHeader(h.Name),
 			(ex.clientMinor == 0 || ex.bufWhole) && http1.EqualFold(h.Name, "Expect"):
 			continue
 		}
 		b = appendHeader(b, h.Name, h.Value)
 	}
-	b = append(b, "X-Forwarded-For: "...)
-	if xff > 0 {
-		b = appendJoined(b, req.Headers, "X-Forwarded-For")
-		b = append(b, ", "...)
-	}
-	b = append(b, ex.cl.ip...)
-	b = append(b, "\r\nX-Forwarded-Proto: http\r\n"...)
-	if len(req.Host) > 0 {
-		b = append(b, "X-Forwarded-Host: "...)
-		b = append(b, req.Host...)
-		b = append(b, "\r\n"...)
-	}
+	b = appendForwarding(b, ex, req, fwd)
 	b = appendTrace(b, ex, req.Headers, vias > 0, ex.clientMinor)
 	b = append(b, ex.fx.UpstreamHeaders()...)
 	switch {
@@ -123,8 +111,10 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 	switch {
 	case ex.respFrame == http1.FramingChunked && !ex.dechunk:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	case r.ContentLength >= 0 && !r.Chunked:
-		b = appendContentLength(b, r.ContentLength) // also HEAD's and 304's, which describe the resource
+	case r.ContentLength >= 0 && !r.Chunked && r.Status != 204:
+		// Also HEAD's and 304's, which describe the resource; never on a
+		// 204, which RFC 9110 §8.6 forbids and some clients then wait on.
+		b = appendContentLength(b, r.ContentLength)
 	}
 	switch {
 	case !ex.keepAlive:
@@ -136,12 +126,13 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 }
 
 // appendInterimHead writes a 1xx response for the client: status line and
-// end-to-end headers (103's Link, say), nothing of ours.
+// end-to-end headers (103's Link, say), nothing of ours, and no
+// Content-Length, which a 1xx must not carry (RFC 9110 §8.6).
 func appendInterimHead(b []byte, r *http1.Response) []byte {
 	b = appendRelayedStatus(b, r)
 	named := connectionNamesOthers(r.Headers)
 	for _, h := range r.Headers {
-		if http1.IsHopByHop(h.Name) || (named && inConnection(r.Headers, h.Name)) {
+		if http1.IsHopByHop(h.Name) || http1.EqualFold(h.Name, "Content-Length") || (named && inConnection(r.Headers, h.Name)) {
 			continue
 		}
 		b = appendHeader(b, h.Name, h.Value)

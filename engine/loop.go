@@ -150,18 +150,23 @@ func (lp *loop) sweep() {
 	}
 }
 
-// writev writes a and b with one syscall when both are non-empty. Loop only.
-func (lp *loop) writev(c gnet.Conn, a, b []byte) {
-	switch {
-	case len(b) == 0:
-		_, _ = c.Write(a)
-	case len(a) == 0:
-		_, _ = c.Write(b)
-	default:
-		lp.iov = append(lp.iov[:0], a, b)
-		_, _ = c.Writev(lp.iov)
-		lp.iov[0], lp.iov[1] = nil, nil
+// writeFrame writes head (may be empty) and a body frame with one syscall.
+// Loop only.
+func (lp *loop) writeFrame(c gnet.Conn, head []byte, f http1.Frame) {
+	lp.iov = lp.iov[:0]
+	for _, b := range [...][]byte{head, f.Pre, f.Data, f.Post} {
+		if len(b) > 0 {
+			lp.iov = append(lp.iov, b)
+		}
 	}
+	switch len(lp.iov) {
+	case 0:
+	case 1:
+		_, _ = c.Write(lp.iov[0])
+	default:
+		_, _ = c.Writev(lp.iov)
+	}
+	clear(lp.iov)
 }
 
 // clientList is an intrusive doubly linked list of a loop's clients.

@@ -69,27 +69,47 @@ func BenchmarkProxyAccessLog(b *testing.B) {
 // BenchmarkProxySmallPOST is the round trip of a POST with a 64-byte body,
 // which request buffering (on by default) finds whole in the first read.
 func BenchmarkProxySmallPOST(b *testing.B) {
-	benchmarkProxyReq(b, "", "", smallPOST)
+	benchmarkRoundTrip(b, plainResponse, plainSuffix, "", "", smallPOST)
 }
 
 // BenchmarkProxySmallPOSTUnbuffered is the same POST with request
 // buffering off (the body streams as it arrives).
 func BenchmarkProxySmallPOSTUnbuffered(b *testing.B) {
-	benchmarkProxyReq(b, "limits: {request_buffer_bytes: 0}", "", smallPOST)
+	benchmarkRoundTrip(b, plainResponse, plainSuffix, "limits: {request_buffer_bytes: 0}", "", smallPOST)
 }
 
 const smallPOST = "POST /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n" +
 	`{"user":"bench","action":"update","value":1234567890,"ok":true} `
 
+// BenchmarkProxyChunkedResponse is the round trip with a chunked response
+// carrying a chunk extension: the gateway re-frames the body (its own size
+// lines, http1.BodyFramer) without allocating.
+func BenchmarkProxyChunkedResponse(b *testing.B) {
+	benchmarkRoundTrip(b, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"+
+		"c;x=y\r\nhello world\n\r\n0\r\n\r\n", "\r\n0\r\n\r\n", "", "", plainGET(""))
+}
+
+// The upstream's usual answer, and how what the client receives ends.
+const (
+	plainResponse = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n"
+	plainSuffix   = "hello world\n"
+)
+
+// plainGET is the benchmarks' GET with extra request header lines.
+func plainGET(headers string) string {
+	return "GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n" + headers + "\r\n"
+}
+
 // benchmarkProxy runs the round trip with extra top-level config, the
 // route's extra lines (middleware) and extra request header lines.
 func benchmarkProxy(b *testing.B, extra, route, headers string) {
-	benchmarkProxyReq(b, extra, route, "GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n"+headers+"\r\n")
+	benchmarkRoundTrip(b, plainResponse, plainSuffix, extra, route, plainGET(headers))
 }
 
-// benchmarkProxyReq runs the round trip of request (head and body).
-func benchmarkProxyReq(b *testing.B, extra, route, request string) {
-	up := rawUpstream(b, []byte("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n"))
+// benchmarkRoundTrip runs request (head and body) against an upstream that
+// answers upResp; suffix ends what the client receives.
+func benchmarkRoundTrip(b *testing.B, upResp, suffix, extra, route, request string) {
+	up := rawUpstream(b, []byte(upResp))
 	g := startGateway(b, oneCluster(up, extra, "  - name: all\n    match: {path: /*}\n    cluster: up\n"+route), 1)
 	c, err := net.Dial("tcp", g.addr)
 	if err != nil {
@@ -104,7 +124,7 @@ func benchmarkProxyReq(b *testing.B, extra, route, request string) {
 	}
 	first := make([]byte, 4096)
 	n, err := c.Read(first)
-	if err != nil || !bytes.HasSuffix(first[:n], []byte("hello world\n")) {
+	if err != nil || !bytes.HasSuffix(first[:n], []byte(suffix)) {
 		b.Fatalf("first response %q: %v", first[:n], err)
 	}
 	resp := make([]byte, n)

@@ -161,7 +161,9 @@ func TestForwardingHeaders(t *testing.T) {
 	resp, e := getJSON(t, http.DefaultClient, req)
 	h := e.Headers
 	checks := []struct{ name, got, want string }{
-		{"X-Forwarded-For appends the client", h["X-Forwarded-For"], "203.0.113.9, 127.0.0.1"},
+		// The peer is not a trusted proxy: its X-Forwarded-For is replaced.
+		{"X-Forwarded-For is the peer", h["X-Forwarded-For"], "127.0.0.1"},
+		{"X-Real-IP is the client", h["X-Real-Ip"], "127.0.0.1"},
 		{"X-Forwarded-Proto", h["X-Forwarded-Proto"], "http"},
 		{"X-Forwarded-Host", h["X-Forwarded-Host"], g.addr},
 		{"Via", h["Via"], "1.1 sluice"},

@@ -90,6 +90,40 @@ func detachFd(c gnet.Conn, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
+// frames gathers what one read of a stream turned into, so it reaches the
+// loop in one Execute and one write. A lone data run (a length- or
+// close-delimited body, or a de-chunked one) is written from the read buffer
+// as it is; anything else is copied into buf, since a frame's size line
+// lives in the framer and the next Next overwrites it. Stream goroutine only.
+type frames struct {
+	one []byte // the lone data run, not copied
+	buf []byte
+}
+
+func (f *frames) reset() { f.one, f.buf = nil, f.buf[:0] }
+
+func (f *frames) add(fr http1.Frame) {
+	if fr.Len() == 0 {
+		return
+	}
+	if len(fr.Pre)+len(fr.Post) == 0 && f.one == nil && len(f.buf) == 0 {
+		f.one = fr.Data
+		return
+	}
+	if f.one != nil {
+		f.buf, f.one = append(f.buf, f.one...), nil
+	}
+	f.buf = fr.AppendTo(f.buf)
+}
+
+// bytes is everything added since reset.
+func (f *frames) bytes() []byte {
+	if f.one != nil {
+		return f.one
+	}
+	return f.buf
+}
+
 // waitBelowLowWater polls pending (on the loop) until it reports at most
 // streamLowWater bytes. gnet has no "drained" event, so a slow receiver is
 // polled every streamPoll; the sender's TCP window does the waiting meanwhile.
@@ -183,9 +217,11 @@ func (s *stream) read(want []byte) (int, error) {
 
 func (s *stream) copyRequest() {
 	buf := make([]byte, streamBuf)
+	var out frames
 	ex := s.ex
-	frame, left, chunks := ex.reqFraming, ex.reqLeft, ex.reqChunks
-	limit, sent := ex.snap.MaxBodyBytes, ex.reqBody
+	// Framing state moves to the goroutine; the loop no longer touches it.
+	fr := ex.reqFr
+	limit := ex.snap.MaxBodyBytes
 	overread := false
 	for done := false; !done; {
 		if !s.waitUpstreamDrained() {
@@ -193,46 +229,36 @@ func (s *stream) copyRequest() {
 			return
 		}
 		want := buf
-		if frame == http1.FramingLength {
-			want = buf[:min(int64(len(buf)), left)] // never read past the body
+		if fr.Framing() == http1.FramingLength {
+			// Never read past the body: Committed - Received is what is left.
+			want = buf[:min(int64(len(buf)), fr.Committed()-fr.Received())]
 		}
 		n, err := s.read(want)
 		p := want[:n]
-		m := n
-		if frame == http1.FramingLength {
-			left -= int64(n)
-			sent += int64(n)
-			done = left == 0
-		} else {
-			var cerr error
-			var data []byte
-			for off := 0; off < n && !done; {
-				var k int
-				k, data, done, cerr = chunks.Step(p[off:])
-				if cerr != nil {
-					break
-				}
-				sent += int64(len(data))
-				off += k
-				m = off
-			}
-			if cerr != nil {
-				s.abort(400, "bad chunked request body")
-				return
-			}
-			overread = m < n || (done && len(s.held) > 0)
+		out.reset()
+		var ferr error
+		for len(p) > 0 && !done && ferr == nil {
+			var k int
+			var f http1.Frame
+			k, f, done, ferr = fr.Next(p)
+			out.add(f)
+			p = p[k:]
 		}
-		if limit > 0 && sent > limit {
+		if ferr != nil {
+			s.abort(400, "bad chunked request body")
+			return
+		}
+		overread = len(p) > 0 || (done && len(s.held) > 0)
+		if limit > 0 && fr.Committed() > limit {
 			s.abort(413, "request body too large")
 			return
 		}
-		out := p[:m]
-		if len(out) > 0 && !s.onLoop(func() bool {
+		if w := out.bytes(); len(w) > 0 && !s.onLoop(func() bool {
 			up := s.ex.up
 			if up == nil || up.closed {
 				return false
 			}
-			_, _ = up.c.Write(out)
+			_, _ = up.c.Write(w)
 			s.ex.deadline = s.lp.e.clock() + int64(s.ex.target.Cluster.ResponseTimeout)
 			return true
 		}) {

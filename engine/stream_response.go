@@ -80,9 +80,8 @@ func (ex *exchange) streamResponse() {
 func (s *stream) copyResponse() {
 	defer s.lp.e.caps.closeUpstream()
 	defer s.file.Close()
-	ex := s.ex
 	// Framing state moves to the goroutine; the loop no longer touches it.
-	frame, left, chunks, dechunk := ex.respFrame, ex.respLeft, ex.respChunks, ex.dechunk
+	fr := s.ex.respFr
 	// What gnet still holds for the client goes out first, then the socket
 	// is the goroutine's to write.
 	if !s.waitBelow(func() (int, bool) { return s.cl.c.OutboundBuffered(), true }, 0) {
@@ -92,45 +91,33 @@ func (s *stream) copyResponse() {
 	bp := respBufs.Get().(*[]byte)
 	defer respBufs.Put(bp)
 	buf := *bp
+	var out frames
 	for {
 		want := buf
-		if frame == http1.FramingLength {
-			want = buf[:min(int64(len(buf)), left)] // never read past the body
+		if fr.Framing() == http1.FramingLength {
+			// Never read past the body.
+			want = buf[:min(int64(len(buf)), fr.Committed()-fr.Received())]
 		}
 		n, err := s.read(want)
 		p := want[:n]
 		done := false
+		out.reset()
 		for len(p) > 0 && !done {
-			var m int
-			var out []byte
-			switch frame {
-			case http1.FramingLength:
-				m = len(p)
-				left -= int64(m)
-				out, done = p, left == 0
-			case http1.FramingChunked:
-				var data []byte
-				var cerr error
-				m, data, done, cerr = chunks.Step(p)
-				if cerr != nil {
-					s.cutOff()
-					return
-				}
-				out = p[:m]
-				if dechunk {
-					out = data
-				}
-			default: // close-delimited
-				m, out = len(p), p
-			}
-			if len(out) > 0 && !s.send(out) {
+			m, f, fdone, ferr := fr.Next(p)
+			if ferr != nil {
 				s.cutOff()
 				return
 			}
+			done = fdone
+			out.add(f)
 			p = p[m:]
 		}
+		if w := out.bytes(); len(w) > 0 && !s.send(w) {
+			s.cutOff()
+			return
+		}
 		switch {
-		case done, errors.Is(err, io.EOF) && frame == http1.FramingClose:
+		case done, errors.Is(err, io.EOF) && fr.Framing() == http1.FramingClose:
 			// Bytes after the end of the response are dropped with the
 			// upstream conn, which never returns to a pool.
 			s.finishResponse()

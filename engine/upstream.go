@@ -173,14 +173,14 @@ func (ex *exchange) pumpResponse() {
 			}
 			continue
 		}
-		n, body, done, ok := ex.frameBody(buf)
-		if !ok {
+		n, body, done, err := ex.respFr.Next(buf)
+		if err != nil {
 			ex.upstreamBroken("bad chunked response")
 			return
 		}
-		if len(body) > 0 {
-			ex.bytesOut += int64(len(body))
-			_, _ = cl.c.Write(body)
+		if body.Len() > 0 {
+			ex.bytesOut += int64(body.Len())
+			cl.lp.writeFrame(cl.c, nil, body)
 		}
 		_, _ = up.c.Discard(n)
 		if done {
@@ -240,8 +240,10 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		ex.upstreamBroken("unsupported transfer coding from upstream")
 		return false
 	}
-	ex.respLeft = ex.resp.ContentLength
 	ex.dechunk = ex.respFrame == http1.FramingChunked && ex.clientMinor == 0
+	// A chunked body is re-chunked for HTTP/1.1 clients (our size lines, no
+	// extensions, no trailers) and de-chunked for HTTP/1.0 ones.
+	ex.respFr.Reset(ex.respFrame, ex.resp.ContentLength, !ex.dechunk)
 	if ex.respFrame == http1.FramingClose || ex.dechunk || !ex.reqDone {
 		// Without a length the client learns the end only from our close;
 		// and a request body the upstream did not wait for leaves the
@@ -255,21 +257,21 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	ex.respState = rsBody
 	rest := buf[n:]
 	var done bool
-	var body []byte
+	var body http1.Frame
 	m := 0
 	if ex.respFrame == http1.FramingNone {
 		done = true
 	} else if len(rest) > 0 {
-		var ok bool
-		m, body, done, ok = ex.frameBody(rest)
-		if !ok {
+		var err error
+		m, body, done, err = ex.respFr.Next(rest)
+		if err != nil {
 			ex.upstreamBroken("bad chunked response")
 			return false
 		}
 	}
 	ex.wrote = true
-	ex.bytesOut += int64(len(cl.lp.out) + len(body))
-	cl.lp.writev(cl.c, cl.lp.out, body)
+	ex.bytesOut += int64(len(cl.lp.out) + body.Len())
+	cl.lp.writeFrame(cl.c, cl.lp.out, body)
 	if cl.closed {
 		return false // the write failed and closed it; the teardown follows
 	}
@@ -279,31 +281,6 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		return false
 	}
 	return true
-}
-
-// frameBody takes the next run of body bytes from buf. It returns the bytes
-// consumed, the bytes to send to the client (all of them, or only chunk data
-// when de-chunking for HTTP/1.0), whether the body ended, and false on a
-// framing error. Loop only.
-func (ex *exchange) frameBody(buf []byte) (n int, out []byte, done, ok bool) {
-	switch ex.respFrame {
-	case http1.FramingLength:
-		n = int(min(int64(len(buf)), ex.respLeft))
-		ex.respLeft -= int64(n)
-		return n, buf[:n], ex.respLeft == 0, true
-	case http1.FramingChunked:
-		n, data, done, err := ex.respChunks.Step(buf)
-		if err != nil {
-			return 0, nil, false, false
-		}
-		if ex.dechunk {
-			return n, data, done, true
-		}
-		return n, buf[:n], done, true
-	case http1.FramingClose:
-		return len(buf), buf, false, true
-	}
-	return 0, nil, true, true
 }
 
 // complete finishes an exchange whose response has fully reached the client:

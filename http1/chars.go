@@ -55,6 +55,17 @@ func IsFieldName(s string) bool {
 	return s != ""
 }
 
+// IsToken reports whether b is a non-empty token (RFC 9110 §5.6.2), so it
+// may stand as a parameter value without quotes.
+func IsToken(b []byte) bool {
+	for _, c := range b {
+		if !isToken(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
 // FirstNonToken is the index of the first byte of s that is not a token
 // character, or -1.
 func FirstNonToken(s string) int {

@@ -6,6 +6,10 @@ const (
 	maxChunkLine    = 4 << 10  // chunk-size line including extensions
 	maxTrailerBytes = 32 << 10 // whole trailer section
 	maxSizeDigits   = 16       // 16 hex digits fill a uint64
+	// maxChunkSize is the largest chunk size taken: a size must fit a
+	// signed 64-bit length, as in nginx (which refuses sizes of 2^63 and
+	// up), so no consumer has to guard a conversion to int64.
+	maxChunkSize = 1<<63 - 1
 )
 
 // Decoder states. Each names what the next byte must be.
@@ -58,6 +62,17 @@ func (c *Chunked) Trailers() bool { return c.trailers }
 // Done reports whether the whole body, trailers included, was consumed.
 func (c *Chunked) Done() bool { return c.state == csDone }
 
+// Pending reports the data bytes the current chunk's size line announced
+// and that have not arrived yet: 0 between chunks. A caller enforcing a body
+// limit adds it to the data seen so far, so an oversized chunk is refused
+// as soon as its size line is read, before any of its data is relayed.
+func (c *Chunked) Pending() int64 {
+	if c.state != csData {
+		return 0
+	}
+	return int64(c.rem) // at most maxChunkSize
+}
+
 // Step consumes a prefix of p. n is the number of bytes consumed; data is
 // the chunk payload within p[:n] (a sub-slice of p, possibly empty). One
 // call returns at most one contiguous payload run, so callers loop:
@@ -68,8 +83,8 @@ func (c *Chunked) Done() bool { return c.state == csDone }
 // consumed; n then stops exactly at the end of the message, leaving any
 // pipelined bytes in p[n:]. A proxy forwards p[:n] verbatim to keep the
 // chunked framing, or only data to de-chunk. On malformed input err is
-// non-nil (ErrBadChunk, ErrBareLF or ErrHeaderTooLarge for oversized
-// trailers) and stays so for later calls; n and data still describe the
+// non-nil (ErrBadChunk, ErrBareLF, ErrChunkTooLarge for a size past
+// 2^63-1, or ErrHeaderTooLarge for oversized trailers) and stays so for later calls; n and data still describe the
 // bytes before the bad one.
 func (c *Chunked) Step(p []byte) (n int, data []byte, done bool, err error) {
 	if c.state == csErr {
@@ -125,6 +140,10 @@ func (c *Chunked) step(b byte) bool {
 		if v := hexVal[b]; v != 0xff {
 			if c.digits++; c.digits > maxSizeDigits {
 				return c.fail(b)
+			}
+			if c.rem > (maxChunkSize-uint64(v))>>4 {
+				c.state, c.err = csErr, ErrChunkTooLarge
+				return false
 			}
 			c.rem = c.rem<<4 | uint64(v)
 			c.state = csSizeMore
@@ -291,17 +310,25 @@ func AppendChunk(dst, data []byte) []byte {
 	if len(data) == 0 {
 		return dst
 	}
-	const hexDigits = "0123456789abcdef"
-	var tmp [16]byte
-	i := len(tmp)
-	for n := uint64(len(data)); n > 0; n >>= 4 {
-		i--
-		tmp[i] = hexDigits[n&0xf]
-	}
-	dst = append(dst, tmp[i:]...)
+	dst = appendHex(dst, uint64(len(data)))
 	dst = append(dst, '\r', '\n')
 	dst = append(dst, data...)
 	return append(dst, '\r', '\n')
+}
+
+// appendHex appends n in lower-case hex without leading zeros ("0" for 0).
+func appendHex(dst []byte, n uint64) []byte {
+	const hexDigits = "0123456789abcdef"
+	var tmp [16]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = hexDigits[n&0xf]
+		if n >>= 4; n == 0 {
+			break
+		}
+	}
+	return append(dst, tmp[i:]...)
 }
 
 // AppendLastChunk appends the last chunk and the empty trailer section,

@@ -139,6 +139,10 @@ func TestChunkedReject(t *testing.T) {
 		{"final bare LF", "0\r\n\n", ErrBareLF},
 		{"final CR junk", "0\r\n\rx", ErrBadChunk},
 		{"trailers too large", "0\r\nA: " + strings.Repeat("b", 33<<10) + "\r\n\r\n", ErrHeaderTooLarge},
+		// Sizes from 2^63 up fit no signed 64-bit length (nginx's bound too).
+		{"size 2^63", "8000000000000000\r\n", ErrChunkTooLarge},
+		{"size 2^64-1", "ffffffffffffffff\r\n", ErrChunkTooLarge},
+		{"size 2^63 with leading zero", "08000000000000000\r\n", ErrBadChunk}, // 17 digits
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,5 +203,27 @@ func TestChunkedZeroAlloc(t *testing.T) {
 	})
 	if a != 0 {
 		t.Fatalf("allocs = %v", a)
+	}
+}
+
+// TestChunkedSizeBound pins the largest size taken, 2^63-1, and that its
+// announcement is visible through Pending before any data arrives.
+func TestChunkedSizeBound(t *testing.T) {
+	var c Chunked
+	n, data, done, err := c.Step([]byte("7fffffffffffffff\r\nab"))
+	if err != nil || done || string(data) != "ab" || n != 20 {
+		t.Fatalf("n=%d data=%q done=%v err=%v", n, data, done, err)
+	}
+	if got := c.Pending(); got != 1<<63-1-2 {
+		t.Fatalf("Pending = %d", got)
+	}
+	c.Reset()
+	if _, _, _, err := c.Step([]byte("8000000000000000")); !errors.Is(err, ErrChunkTooLarge) {
+		t.Fatalf("2^63: err = %v", err)
+	}
+	// Between chunks nothing is pending.
+	c.Reset()
+	if _, _, _, err := c.Step([]byte("3\r\nabc\r\n")); err != nil || c.Pending() != 0 {
+		t.Fatalf("err=%v Pending=%d", err, c.Pending())
 	}
 }

@@ -84,6 +84,9 @@ var (
 	ErrBadTarget = &Error{400, "http1: malformed request-target"}
 	// ErrBadChunk (400): malformed chunked framing.
 	ErrBadChunk = &Error{400, "http1: malformed chunked body"}
+	// ErrChunkTooLarge (400): a chunk size of 2^63 or more, which no
+	// signed 64-bit length can hold (nginx draws the same line).
+	ErrChunkTooLarge = &Error{400, "http1: chunk size too large"}
 )
 
 // StatusOf maps an error to the HTTP status to answer with: an *Error's

@@ -156,5 +156,60 @@ func FuzzChunked(f *testing.F) {
 				t.Fatal("re-encoded body does not round-trip")
 			}
 		}
+		// The framer agrees with the decoder at any split, and what it
+		// writes is a clean chunked body of the same data: our size lines
+		// only (no extensions, no BWS), no trailers.
+		var fr BodyFramer
+		fr.Reset(FramingChunked, -1, true)
+		out, fused, fdone, ferr := frameAll(t, &fr, in, s)
+		if ferr != err || fused > used || fdone != done {
+			t.Fatalf("framer: used %d/%d done %v/%v err %v/%v", fused, used, fdone, done, ferr, err)
+		}
+		if done {
+			if fused != used || fr.Received() != int64(len(whole)) {
+				t.Fatalf("framer consumed %d of %d, received %d of %d", fused, used, fr.Received(), len(whole))
+			}
+			back, u, d, e := decodeChunked(t, out, 0)
+			if e != nil || !d || u != len(out) || !bytes.Equal(back, whole) {
+				t.Fatalf("re-framed body %q does not decode to the data", out)
+			}
+			// Walk the chunks: every size line is bare lower-case hex
+			// without leading zeros, and the only empty chunk is the last,
+			// with nothing after it.
+			for rest := out; ; {
+				line, after, ok := bytes.Cut(rest, []byte("\r\n"))
+				size, valid := parseHexLine(line)
+				if !ok || !valid {
+					t.Fatalf("re-framed size line %q in %q", line, out)
+				}
+				if size == 0 {
+					if string(after) != "\r\n" {
+						t.Fatalf("re-framed body %q: trailers or junk after the last chunk", out)
+					}
+					break
+				}
+				rest = after[size+2:]
+			}
+		}
 	})
+}
+
+// parseHexLine parses a size line the framer writes: lower-case hex, no
+// leading zero (but "0"), nothing else.
+func parseHexLine(line []byte) (int, bool) {
+	if len(line) == 0 || len(line) > 1 && line[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for _, c := range line {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return n, true
 }

@@ -117,3 +117,25 @@ func BenchmarkDateCache(b *testing.B) {
 		d.Get(now)
 	}
 }
+
+// BenchmarkBodyFramer re-chunks the same body BenchmarkChunked decodes:
+// the cost of writing our own size lines on top of decoding.
+func BenchmarkBodyFramer(b *testing.B) {
+	in := benchChunkedBody()
+	var f BodyFramer
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		f.Reset(FramingChunked, -1, true)
+		for p := in; len(p) > 0; {
+			n, _, done, err := f.Next(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p = p[n:]
+			if done {
+				break
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -106,7 +107,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 // the last line.
 func syntaxError(file string, data []byte, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	lines := strings.Split(string(data), "\n")
 	line := len(lines)
 	if rest, found := strings.CutPrefix(msg, "line "); found {
 		if n, m, cut := strings.Cut(rest, ": "); cut {
@@ -115,15 +116,18 @@ func syntaxError(file string, data []byte, err error) *Error {
 			}
 		}
 	}
-	text := lines[line-1]
-	col := len(text) - len(strings.TrimLeft(text, " \t"))
 	if name, found := strings.CutPrefix(msg, "unknown anchor '"); found {
+		// yaml/v3 may name the line after the alias: point at the alias.
 		name = strings.TrimSuffix(name, "' referenced")
 		msg = "alias *" + name + " names no anchor"
-		if i := strings.Index(text, "*"+name); i >= 0 {
-			col = i
+		for l := range slices.Backward(lines[:line]) {
+			if i := strings.Index(lines[l], "*"+name); i >= 0 {
+				return &Error{Pos: Pos{File: file, Line: l + 1, Col: utf8.RuneCountInString(lines[l][:i]) + 1}, Msg: msg}
+			}
 		}
 	}
+	text := lines[line-1]
+	col := len(text) - len(strings.TrimLeft(text, " \t"))
 	return &Error{Pos: Pos{File: file, Line: line, Col: utf8.RuneCountInString(text[:col]) + 1}, Msg: msg}
 }
 
@@ -170,11 +174,17 @@ func init() {
 	typeHooks[reflect.TypeFor[*Middleware]()] = func(d *decoder, e entry, v reflect.Value) {
 		m := &Middleware{Name: e.key, Pos: d.posOf(e.keyN), node: e.val}
 		d.pos[e.path] = m.Pos
-		kvs, ok := d.mapping(e.val, e.path)
-		if !ok {
-			return // reported; the instance is left out
+		if !isNull(e.val) && e.val.Kind != yaml.MappingNode {
+			d.fail(e.val, e.path, "expected a mapping, got %s", kind(e.val))
+			return // the instance is left out
 		}
+		// The pairs are read by a scratch decoder: what is wrong with them
+		// (a duplicate key, a merge cycle) is reported once, by
+		// Middleware.Decode, not here as well.
+		scratch := newDecoder(d.file)
+		kvs, _ := scratch.mapping(e.val, e.path)
 		for _, kv := range kvs {
+			d.pos[kv.path] = scratch.pos[kv.path]
 			if kv.key == "type" {
 				d.str(kv, &m.Type)
 			}

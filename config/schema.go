@@ -11,7 +11,9 @@ package config
 //	MaxFoo ByteSize `yaml:"max_foo"`
 //
 // then give it its default in Default (or newCluster) and check its range
-// in validate.go. Nothing else. The field's Go type picks the rules:
+// in validate.go. Nothing else: there is no list of keys to update. (A key
+// written for the earlier decoder, a fieldSet line in load.go plus a tagged
+// field, ports by deleting the fieldSet line.) The Go type picks the rules:
 //
 //   - string: a string; numbers and booleans are refused (quote them)
 //   - bool, int*, uint*, float*: that YAML type only (a float takes an

@@ -121,3 +121,30 @@ func TestSchemaFromTags(t *testing.T) {
 		t.Errorf("Config schema = %v", s.names)
 	}
 }
+
+// TestMiddlewareDuplicateKeyOnce: a duplicate key in an instance is
+// reported once, by the type's decoding, at the second key.
+func TestMiddlewareDuplicateKeyOnce(t *testing.T) {
+	registerTestType(t, "test_limit", decodeTestLimit)
+	_, err := Parse("d.yaml", []byte(minimal+"middleware:\n  lim: {type: test_limit, rate: 1, rate: 2}\n"))
+	want := `d.yaml:10:36: middleware.lim: duplicate key "rate" (first at line 10)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// TestSyntaxErrorPositions: yaml/v3 names the line of a syntax error; the
+// column is where that line's text starts, or the alias's own column.
+func TestSyntaxErrorPositions(t *testing.T) {
+	for src, want := range map[string]string{
+		"listen: \"127.0.0.1:1\n":               "s.yaml:2:1: found unexpected end of stream",
+		"server:\n\tloops: 2\n":                 "s.yaml:2:2: found character that cannot start any token",
+		"listen: 127.0.0.1:1\nadmin: *addr\n":   "s.yaml:2:8: alias *addr names no anchor",
+		"routes:\n  - name: a\n     match: x\n": "s.yaml:3:6: mapping values are not allowed in this context",
+	} {
+		_, err := Parse("s.yaml", []byte(src))
+		if err == nil || err.Error() != want {
+			t.Errorf("%q:\n got  %v\n want %s", src, err, want)
+		}
+	}
+}

@@ -375,8 +375,11 @@ type Middleware struct {
 	// Type (yaml `type`) picks the kind (jwt, rate_limit, …); required and
 	// must be registered with RegisterMiddlewareType.
 	Type string `yaml:"type"`
-	// Raw is the instance's YAML, `type` included, for decoders that want
-	// the text. Prefer Decode, which keeps file positions in errors.
+	// Raw is the instance's YAML, `type` included, rendered from the parsed
+	// node (aliases stay aliases, so such text does not parse alone), for
+	// decoders that want the text. Prefer Decode, which keeps file
+	// positions in errors. Set it in Go-built instances: Decode reads it
+	// when there is no node.
 	Raw []byte `yaml:"-"`
 	// Pos is where the instance's name is written.
 	Pos Pos `yaml:"-"`

@@ -344,11 +344,11 @@ routes:
 			},
 		},
 		{
-			// YAML syntax errors carry the parser's line; yaml/v3 gives no
-			// column, so the error points at where the line's text starts.
+			// YAML syntax errors carry the parser's position: for an
+			// unclosed construct, where it starts.
 			name: "syntax error",
 			src:  "listen: [127.0.0.1:8080\n",
-			want: []string{`1:1 : did not find expected ',' or ']'`},
+			want: []string{`1:9 : did not find expected ',' or ']' (while parsing a flow sequence that starts here; found at 2:1)`},
 		},
 		{
 			// The document must be a mapping.

@@ -7,12 +7,9 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"slices"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Load reads the YAML file at path and parses it with Parse. A read failure
@@ -100,35 +97,42 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 	}
 }
 
-// syntaxError turns a yaml/v3 parse error ("yaml: line 3: did not find
-// expected key") into an *Error. yaml/v3 reports the line only, so the
-// column is where that line's text starts, or where the alias is for an
-// alias that names no anchor; an error at the end of the input points at
-// the last line.
+// syntaxError turns a parse error into an *Error. yaml/v4 gives the
+// place it noticed the problem and, for an unclosed construct (a quote, a
+// bracket), where that construct starts: the error points at the start,
+// which is what needs fixing, and says where the parser gave up.
 func syntaxError(file string, data []byte, err error) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	lines := strings.Split(string(data), "\n")
-	line := len(lines)
-	if rest, found := strings.CutPrefix(msg, "line "); found {
-		if n, m, cut := strings.Cut(rest, ": "); cut {
-			if l, aerr := strconv.Atoi(n); aerr == nil && l >= 1 && l <= len(lines) {
-				line, msg = l, m
-			}
-		}
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return &Error{Pos: Pos{File: file}, Msg: err.Error()}
 	}
+	pos, msg := Pos{File: file, Line: le.Mark.Line, Col: le.Mark.Column}, le.Message
 	if name, found := strings.CutPrefix(msg, "unknown anchor '"); found {
-		// yaml/v3 may name the line after the alias: point at the alias.
-		name = strings.TrimSuffix(name, "' referenced")
-		msg = "alias *" + name + " names no anchor"
-		for l := range slices.Backward(lines[:line]) {
-			if i := strings.Index(lines[l], "*"+name); i >= 0 {
-				return &Error{Pos: Pos{File: file, Line: l + 1, Col: utf8.RuneCountInString(lines[l][:i]) + 1}, Msg: msg}
-			}
-		}
+		msg = "alias *" + strings.TrimSuffix(name, "' referenced") + " names no anchor"
 	}
-	text := lines[line-1]
-	col := len(text) - len(strings.TrimLeft(text, " \t"))
-	return &Error{Pos: Pos{File: file, Line: line, Col: utf8.RuneCountInString(text[:col]) + 1}, Msg: msg}
+	if loneDash(data, pos) {
+		// YAML 1.2 reads "-" before a space, ',', ']' or '}' as a list
+		// entry, never as text; goccy/go-yaml and yaml/v3 let
+		// `{path: -}` through.
+		msg += ` (a lone "-" is a list entry in YAML; write "-" in quotes for the text)`
+	}
+	if c := le.ContextMark; c.Line > 0 && (c.Line != pos.Line || c.Column != pos.Col) {
+		msg += fmt.Sprintf(" (%s that starts here; found at %d:%d)", le.ContextMsg, pos.Line, pos.Col)
+		pos.Line, pos.Col = c.Line, c.Column
+	}
+	return &Error{Pos: pos, Msg: msg}
+}
+
+// loneDash reports whether a '-' that is not followed by more text is at
+// pos (1-based line and character column) in data.
+func loneDash(data []byte, pos Pos) bool {
+	lines := strings.Split(string(data), "\n")
+	if pos.Line < 1 || pos.Line > len(lines) || pos.Col < 1 {
+		return false
+	}
+	rs := []rune(lines[pos.Line-1])
+	i := pos.Col - 1
+	return i < len(rs) && rs[i] == '-' && (i+1 == len(rs) || strings.ContainsRune(" \t\r,]}", rs[i+1]))
 }
 
 func (d *decoder) top(c *Config, n *yaml.Node) {
@@ -190,10 +194,31 @@ func init() {
 			}
 		}
 		if !isNull(e.val) {
-			if b, err := yaml.Marshal(e.val); err == nil {
+			// From a copy: encoding clears the tags of the nodes it walks.
+			if b, err := yaml.Marshal(cloneNode(e.val, map[*yaml.Node]*yaml.Node{})); err == nil {
 				m.Raw = b
 			}
 		}
 		v.Set(reflect.ValueOf(m))
 	}
+}
+
+// cloneNode deep-copies n; seen maps originals to copies, so an alias
+// points at the copy of its anchor and a cycle ends.
+func cloneNode(n *yaml.Node, seen map[*yaml.Node]*yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if c, ok := seen[n]; ok {
+		return c
+	}
+	c := new(yaml.Node)
+	seen[n] = c
+	*c = *n
+	c.Alias = cloneNode(n.Alias, seen)
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		c.Content[i] = cloneNode(x, seen)
+	}
+	return c
 }

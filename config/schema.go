@@ -39,7 +39,7 @@ import (
 	"strings"
 	"sync"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // maxDepth bounds how deep values nest: the config is a handful of levels

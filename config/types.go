@@ -10,14 +10,14 @@
 //
 // Each key is spelled once, as its field's yaml tag: the decoder reads the
 // tags (schema.go, which says how to add a key). The package imports only
-// the standard library and go.yaml.in/yaml/v3; it knows nothing about the
+// the standard library and go.yaml.in/yaml/v4; it knows nothing about the
 // engine that consumes the result.
 package config
 
 import (
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Config is one complete, validated gateway configuration. Build it with

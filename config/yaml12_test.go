@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,11 +77,11 @@ func TestMiddlewareReportsEveryError(t *testing.T) {
 // TestTagsAndAliases: standard tags mean what YAML says, an operator's own
 // tag is ignored, and alias expansion is bounded.
 func TestTagsAndAliases(t *testing.T) {
-	c, err := Parse("t.yaml", []byte("listen: !!str 127.0.0.1:8080\nadmin: !local \"127.0.0.1:9902\"\nserver: {loops: !!int \"3\"}\n"))
+	c, err := Parse("t.yaml", []byte("listen: !!str 127.0.0.1:8080\nadmin: !local \"127.0.0.1:9902\"\nserver: {loops: !!int \"3\"}\nmetrics: !flag false\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || c.Admin != "127.0.0.1:9902" || c.Server.Loops != 3 {
+	if c.Listen != "127.0.0.1:8080" || c.Admin != "127.0.0.1:9902" || c.Server.Loops != 3 || c.Metrics {
 		t.Errorf("got %q %q %d", c.Listen, c.Admin, c.Server.Loops)
 	}
 	// A "billion laughs" document is refused, not expanded.
@@ -133,17 +134,34 @@ func TestMiddlewareDuplicateKeyOnce(t *testing.T) {
 	}
 }
 
-// TestSyntaxErrorPositions: yaml/v3 names the line of a syntax error; the
-// column is where that line's text starts, or the alias's own column.
+// TestSyntaxErrorPositions: a syntax error is at the parser's line and
+// column; for an unclosed construct, at its start, saying where the parser
+// gave up.
 func TestSyntaxErrorPositions(t *testing.T) {
 	for src, want := range map[string]string{
-		"listen: \"127.0.0.1:1\n":               "s.yaml:2:1: found unexpected end of stream",
-		"server:\n\tloops: 2\n":                 "s.yaml:2:2: found character that cannot start any token",
-		"listen: 127.0.0.1:1\nadmin: *addr\n":   "s.yaml:2:8: alias *addr names no anchor",
-		"routes:\n  - name: a\n     match: x\n": "s.yaml:3:6: mapping values are not allowed in this context",
+		"listen: \"127.0.0.1:1\n":                   "s.yaml:1:9: found unexpected end of stream (while scanning a quoted scalar that starts here; found at 2:1)",
+		"server:\n\tloops: 2\n":                     "s.yaml:2:1: found character that cannot start any token",
+		"listen: 127.0.0.1:1\nadmin: *addr\n":       "s.yaml:2:8: alias *addr names no anchor",
+		"routes:\n  - name: a\n     match: x\n":     "s.yaml:3:11: mapping values are not allowed in this context",
+		"routes:\n  - {name: a, match: {path: /}\n": "s.yaml:2:5: did not find expected ',' or '}' (while parsing a flow mapping that starts here; found at 3:1)",
 	} {
 		_, err := Parse("s.yaml", []byte(src))
 		if err == nil || err.Error() != want {
+			t.Errorf("%q:\n got  %v\n want %s", src, err, want)
+		}
+	}
+}
+
+// TestLoneDashHint: YAML 1.2 has no plain scalar "-" (goccy/go-yaml and
+// yaml/v3 accepted `{path: -}`); the error says to quote it.
+func TestLoneDashHint(t *testing.T) {
+	for src, want := range map[string]string{
+		"access_log: {path: -}\n":     `h.yaml:1:20: found character that cannot start any token (a lone "-" is a list entry in YAML; write "-" in quotes for the text)`,
+		"access_log:\n  path: -\n":    `h.yaml:2:9: block sequence entries are not allowed in this context (a lone "-" is a list entry in YAML; write "-" in quotes for the text)`,
+		"access_log: {path: \"-\"}\n": "",
+	} {
+		_, err := Parse("h.yaml", []byte(src))
+		if got := fmt.Sprint(err); want == "" && err != nil || want != "" && got != want {
 			t.Errorf("%q:\n got  %v\n want %s", src, err, want)
 		}
 	}

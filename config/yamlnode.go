@@ -1,11 +1,12 @@
 package config
 
 // The primitives the schema decoder (schema.go) is built from: walking
-// go.yaml.in/yaml/v3's node tree with aliases and merge keys resolved, and
-// decoding scalars without silent type conversions. yaml/v3 implements YAML
-// 1.2's core schema for untagged scalars ("yes" is a string, a plain scalar
-// may contain ':' when no space follows it), keeps every node's line and
-// column, and resolves standard tags (!!str 12 is the string "12").
+// go.yaml.in/yaml/v4's node tree with aliases and merge keys resolved, and
+// decoding scalars without silent type conversions. go.yaml.in/yaml/v4
+// implements YAML 1.2's core schema for untagged scalars ("yes" is a
+// string, a plain scalar may contain ':' when no space follows it), keeps
+// every node's line and column (and a syntax error's), and resolves
+// standard tags (!!str 12 is the string "12").
 
 import (
 	"fmt"
@@ -13,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // entry is one key/value pair of a mapping or one item of a sequence.
@@ -168,7 +169,8 @@ func (d *decoder) resolve(n *yaml.Node, path string) (*yaml.Node, bool) {
 	return nil, false
 }
 
-// tagOf returns n's standard tag ("!!str", "!!int", …). A tag of the
+// tagOf returns n's standard tag ("!!str", "!!int", …): the parser
+// resolves untagged scalars by YAML 1.2's core schema. A tag of the
 // operator's own (!secret) says nothing this package knows, so such a node
 // is typed by its content as if it had none.
 func tagOf(n *yaml.Node) string {
@@ -176,12 +178,35 @@ func tagOf(n *yaml.Node) string {
 		return "!!null"
 	}
 	t := n.ShortTag()
-	if strings.HasPrefix(t, "!!") {
+	if strings.HasPrefix(t, "!!") || n.Kind != yaml.ScalarNode {
 		return t
 	}
-	c := *n
-	c.Tag, c.Style = "", c.Style&^yaml.TaggedStyle
-	return c.ShortTag()
+	var v any
+	if n.Style&^yaml.TaggedStyle != 0 || decodeScalar(n, &v) != nil {
+		return "!!str" // quoted, or not decodable: text
+	}
+	switch v.(type) {
+	case nil:
+		return "!!null"
+	case bool:
+		return "!!bool"
+	case int, int64, uint, uint64:
+		return "!!int"
+	case float64:
+		return "!!float"
+	}
+	return "!!str"
+}
+
+// decodeScalar decodes the scalar n into v by yaml/v4's rules, reading a
+// node with a tag of the operator's own as if it had none.
+func decodeScalar(n *yaml.Node, v any) error {
+	if !strings.HasPrefix(n.ShortTag(), "!!") {
+		c := *n
+		c.Tag, c.Style = "", c.Style&^yaml.TaggedStyle
+		n = &c
+	}
+	return n.Decode(v)
 }
 
 // isText reports whether n is a scalar whose value is text: a string, or a
@@ -223,7 +248,7 @@ func (d *decoder) int64(e entry, lo, hi int64) (int64, bool) {
 		return 0, false
 	}
 	var n int64
-	if err := e.val.Decode(&n); err != nil || n < lo || n > hi {
+	if err := decodeScalar(e.val, &n); err != nil || n < lo || n > hi {
 		d.fail(e.val, e.path, "integer %s is out of range", e.val.Value)
 		return 0, false
 	}
@@ -236,7 +261,7 @@ func (d *decoder) uint64(e entry, hi uint64) (uint64, bool) {
 		d.fail(e.val, e.path, "expected an integer, got %s", describe(e.val))
 		return 0, false
 	}
-	if err := e.val.Decode(&n); err != nil || n > hi {
+	if err := decodeScalar(e.val, &n); err != nil || n > hi {
 		d.fail(e.val, e.path, "integer %s is out of range (0..%d)", e.val.Value, hi)
 		return 0, false
 	}
@@ -247,7 +272,7 @@ func (d *decoder) uint64(e entry, hi uint64) (uint64, bool) {
 func (d *decoder) float(e entry) (float64, bool) {
 	var f float64
 	if isScalar(e.val, "!!float") || isScalar(e.val, "!!int") {
-		if err := e.val.Decode(&f); err == nil {
+		if err := decodeScalar(e.val, &f); err == nil {
 			return f, true
 		}
 	}
@@ -257,7 +282,7 @@ func (d *decoder) float(e entry) (float64, bool) {
 
 func (d *decoder) bool(e entry) (bool, bool) {
 	var b bool
-	if isScalar(e.val, "!!bool") && e.val.Decode(&b) == nil {
+	if isScalar(e.val, "!!bool") && decodeScalar(e.val, &b) == nil {
 		return b, true
 	}
 	d.fail(e.val, e.path, "expected true or false, got %s", describe(e.val))

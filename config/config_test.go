@@ -344,10 +344,11 @@ routes:
 			},
 		},
 		{
-			// YAML syntax errors carry the parser's position.
+			// YAML syntax errors carry the parser's position: for an
+			// unclosed construct, where it starts.
 			name: "syntax error",
 			src:  "listen: [127.0.0.1:8080\n",
-			want: []string{`1:9 : sequence end token ']' not found`},
+			want: []string{`1:9 : did not find expected ',' or ']' (while parsing a flow sequence that starts here; found at 2:1)`},
 		},
 		{
 			// The document must be a mapping.
@@ -434,9 +435,9 @@ routes:
 		t.Errorf("merge/alias not applied: %+v %+v", c.Clusters["b"], c.Clusters["c"])
 	}
 	// A merge key that includes its own anchor is an error, not a hang, and
-	// does not break later merges.
+	// does not break later merges. An anchored node starts at its anchor.
 	_, err = Parse("a.yaml", []byte("server: &x {<<: *x}\nlimits: &y {max_body_bytes: 1KiB}\ntimeouts: {<<: *y}\n"))
-	want := "a.yaml:1:12: server: merge keys (<<) nested too deeply (a cycle?)\n" +
+	want := "a.yaml:1:9: server: merge keys (<<) nested too deeply (a cycle?)\n" +
 		`a.yaml:2:13: timeouts.max_body_bytes: unknown key "max_body_bytes" (known keys: client_body, client_header, client_idle)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)

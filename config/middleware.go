@@ -3,13 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"go.yaml.in/yaml/v4"
 )
 
 // MiddlewareDecoder checks one middleware instance of its type strictly
@@ -59,56 +58,46 @@ func middlewareDecoder(typ string) MiddlewareDecoder {
 }
 
 // Decode strictly decodes the instance's settings (every key except `type`)
-// into v, a pointer to the type's settings struct. Unknown keys and wrong
-// types are errors; each is an *Error at its place in the config file.
-// Fields may use Duration and ByteSize.
+// into v, a pointer to the type's settings struct, by the same rules as the
+// rest of the config (schema.go): keys are the fields' yaml tags, and Go
+// types pick how values are read (Duration and ByteSize included). Every
+// unknown key and wrong type is reported, each an *Error at its place in
+// the config file.
 func (m *Middleware) Decode(v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("config: Middleware.Decode needs a pointer to a struct, got %T", v)
+	}
+	d := newDecoder(m.Pos.File)
+	d.noun = "field"
 	node := m.node
 	if node == nil {
 		// Built in Go rather than parsed: fall back to Raw. Positions are
 		// then relative to Raw.
-		f, err := parser.ParseBytes(m.Raw, 0)
-		if err != nil {
-			return m.wrap(err)
-		}
-		if len(f.Docs) > 0 {
-			node = f.Docs[0].Body
+		var ok bool
+		if node, ok = d.document(m.Raw); !ok {
+			return m.rebase(d.errs.errs)
 		}
 	}
-	if mn, ok := node.(*ast.MappingNode); ok {
-		// Shallow copy without `type`, which is ours, not the type's.
-		cp := *mn
-		cp.Values = slices.DeleteFunc(slices.Clone(mn.Values), func(mv *ast.MappingValueNode) bool {
-			return mv.Key.GetToken() != nil && mv.Key.GetToken().Value == "type"
-		})
-		node = &cp
-	}
-	if isNull(node) {
-		return nil
-	}
-	if err := yaml.NodeToValue(node, v, yaml.Strict()); err != nil {
-		return m.wrap(err)
-	}
-	return nil
+	es, _ := d.mapping(node, "")
+	es = slices.DeleteFunc(es, func(e entry) bool { return e.key == "type" })
+	d.structEntries(es, rv.Elem())
+	return m.rebase(d.errs.errs)
 }
 
-// wrap turns a yaml error into an *Error in this instance.
-func (m *Middleware) wrap(err error) *Error {
-	e := &Error{Pos: m.Pos, Path: "middleware." + m.Name, Msg: err.Error()}
-	var ce *Error
-	var ye yaml.Error
-	if errors.As(err, &ce) {
-		e.Msg = ce.Msg
-		if !ce.Pos.IsZero() {
-			e.Pos.Line, e.Pos.Col = ce.Pos.Line, ce.Pos.Col
+// rebase places errors from decoding the instance's settings in the
+// instance: their path is the instance's, their position stays where the
+// value is written.
+func (m *Middleware) rebase(errs []*Error) error {
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		r := &Error{Pos: e.Pos, Path: "middleware." + m.Name, Msg: e.Msg}
+		if r.Pos.IsZero() {
+			r.Pos = m.Pos
 		}
-	} else if errors.As(err, &ye) {
-		e.Msg = ye.GetMessage()
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			e.Pos.Line, e.Pos.Col = tk.Position.Line, tk.Position.Column
-		}
+		out = append(out, r)
 	}
-	return e
+	return errors.Join(out...)
 }
 
 // Errorf returns an *Error about key (a dotted path inside the instance,
@@ -122,21 +111,31 @@ func (m *Middleware) Errorf(key, format string, args ...any) *Error {
 		if part == "" {
 			break
 		}
-		mn, ok := n.(*ast.MappingNode)
-		if !ok {
-			n = nil
-			break
-		}
-		var next ast.Node
-		for _, mv := range mn.Values {
-			if tk := mv.Key.GetToken(); tk != nil && tk.Value == part {
-				next = mv.Value
-			}
-		}
-		n = next
+		n = lookup(n, part)
 	}
 	if n != nil && n != m.node {
 		pos = nodePos(m.Pos.File, n)
 	}
 	return errorf(pos, path, format, args...)
+}
+
+// lookup returns the value of key in the mapping n (aliases followed, merge
+// keys not), or nil.
+func lookup(n *yaml.Node, key string) *yaml.Node {
+	for range maxAliasChain {
+		if n == nil || n.Kind != yaml.AliasNode {
+			break
+		}
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var found *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			found = n.Content[i+1]
+		}
+	}
+	return found
 }

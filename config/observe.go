@@ -17,15 +17,6 @@ type AccessLog struct {
 	Sample float64 `yaml:"sample"`
 }
 
-func (d *decoder) accessLog(e entry, a *AccessLog) {
-	d.fields(e.val, e.path, fieldSet{
-		"enabled": func(e entry) { d.bool(e, &a.Enabled) },
-		"path":    func(e entry) { d.str(e, &a.Path) },
-		"format":  func(e entry) { d.str(e, &a.Format) },
-		"sample":  func(e entry) { d.float(e, &a.Sample) },
-	})
-}
-
 func (k *checker) observe() {
 	a := &k.c.AccessLog
 	switch a.Format {

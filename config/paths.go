@@ -25,13 +25,6 @@ var (
 	pathParamActions    = []string{"reject", "strip", "keep"}
 )
 
-func (d *decoder) paths(e entry, p *Paths) {
-	d.fields(e.val, e.path, fieldSet{
-		"escaped_slashes": func(e entry) { d.str(e, &p.EscapedSlashes) },
-		"path_params":     func(e entry) { d.str(e, &p.PathParams) },
-	})
-}
-
 func (k *checker) paths() {
 	p := &k.c.Paths
 	if p.EscapedSlashes == "" {

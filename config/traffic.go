@@ -1,100 +1,14 @@
 package config
 
 // Traffic control under a cluster: hash_on, breaker, health and retries —
-// how they are decoded and what makes them valid.
+// what makes them valid (their keys are their fields' yaml tags, types.go).
 
 import (
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-yaml/ast"
 )
-
-func (d *decoder) breaker(e entry, b *Breaker) {
-	d.fields(e.val, e.path, fieldSet{
-		"enabled":              func(e entry) { d.bool(e, &b.Enabled) },
-		"consecutive_failures": func(e entry) { d.int(e, &b.ConsecutiveFailures) },
-		"failure_ratio":        func(e entry) { d.float(e, &b.FailureRatio) },
-		"window":               func(e entry) { d.duration(e, &b.Window) },
-		"min_requests":         func(e entry) { d.int(e, &b.MinRequests) },
-		"recovery_timeout":     func(e entry) { d.duration(e, &b.RecoveryTimeout) },
-		"half_open_probes":     func(e entry) { d.int(e, &b.HalfOpenProbes) },
-		"failure_statuses":     func(e entry) { b.FailureStatuses = d.intList(e) },
-	})
-}
-
-func (d *decoder) health(e entry, h *Health) {
-	d.fields(e.val, e.path, fieldSet{
-		"path":            func(e entry) { d.str(e, &h.Path) },
-		"interval":        func(e entry) { d.duration(e, &h.Interval) },
-		"timeout":         func(e entry) { d.duration(e, &h.Timeout) },
-		"healthy_after":   func(e entry) { d.int(e, &h.HealthyAfter) },
-		"unhealthy_after": func(e entry) { d.int(e, &h.UnhealthyAfter) },
-		"expect_status":   func(e entry) { h.ExpectStatus = d.intList(e) },
-		"eject_after":     func(e entry) { d.int(e, &h.EjectAfter) },
-		"eject_for":       func(e entry) { d.duration(e, &h.EjectFor) },
-	})
-}
-
-func (d *decoder) retries(e entry, r *Retries) {
-	d.fields(e.val, e.path, fieldSet{
-		"attempts":       func(e entry) { d.int(e, &r.Attempts) },
-		"budget":         func(e entry) { d.float(e, &r.Budget) },
-		"min_per_second": func(e entry) { d.float(e, &r.MinPerSecond) },
-		"on": func(e entry) {
-			// Causes are names or status codes: take both, as text.
-			r.On = []string{}
-			for _, it := range d.items(e) {
-				if _, isInt := it.val.(*ast.IntegerNode); isInt {
-					r.On = append(r.On, it.val.GetToken().Value)
-					continue
-				}
-				var s string
-				if d.str(it, &s) {
-					r.On = append(r.On, s)
-				}
-			}
-		},
-	})
-}
-
-// float decodes a number; an integer is fine (`budget: 1`).
-func (d *decoder) float(e entry, dst *float64) {
-	switch v := e.val.(type) {
-	case *ast.FloatNode:
-		*dst = v.Value
-		return
-	case *ast.IntegerNode:
-		switch n := v.Value.(type) {
-		case int64:
-			*dst = float64(n)
-			return
-		case uint64:
-			*dst = float64(n)
-			return
-		}
-	}
-	d.fail(e.val, e.path, "expected a number such as 0.5, got %s", describe(e.val))
-}
-
-// intList decodes a list of integers, or a single integer as a list of one.
-// An empty list is empty, not the default.
-func (d *decoder) intList(e entry) []int {
-	if _, isInt := e.val.(*ast.IntegerNode); isInt {
-		var n int
-		d.int(e, &n)
-		return []int{n}
-	}
-	out := []int{}
-	for _, it := range d.items(e) {
-		var n int
-		d.int(it, &n)
-		out = append(out, n)
-	}
-	return out
-}
 
 // traffic checks a cluster's traffic-control settings.
 func (k *checker) traffic(p string, c *Cluster) {

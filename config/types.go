@@ -8,14 +8,16 @@
 // position), so an operator fixes the whole file in one pass. The gateway
 // refuses to start on any error and, on reload, keeps its old config.
 //
-// The package imports only the standard library and goccy/go-yaml; it knows
-// nothing about the engine that consumes the result.
+// Each key is spelled once, as its field's yaml tag: the decoder reads the
+// tags (schema.go, which says how to add a key). The package imports only
+// the standard library and go.yaml.in/yaml/v4; it knows nothing about the
+// engine that consumes the result.
 package config
 
 import (
 	"time"
 
-	"github.com/goccy/go-yaml/ast"
+	"go.yaml.in/yaml/v4"
 )
 
 // Config is one complete, validated gateway configuration. Build it with
@@ -264,8 +266,9 @@ type Retries struct {
 	// Default 3; 0..1000000.
 	MinPerSecond float64 `yaml:"min_per_second"`
 	// On (yaml `on`) is what may be retried: connect_failure (nothing was
-	// sent), timeout, 502, 503. Default [connect_failure].
-	On []string `yaml:"on"`
+	// sent), timeout, 502, 503. Default [connect_failure]. (`,text`: the
+	// statuses may be written as numbers.)
+	On []string `yaml:"on,text"`
 }
 
 // ClusterTimeouts bound upstream waits (yaml `timeouts:` under a cluster).
@@ -372,8 +375,11 @@ type Middleware struct {
 	// Type (yaml `type`) picks the kind (jwt, rate_limit, …); required and
 	// must be registered with RegisterMiddlewareType.
 	Type string `yaml:"type"`
-	// Raw is the instance's YAML, `type` included, for decoders that want
-	// the text. Prefer Decode, which keeps file positions in errors.
+	// Raw is the instance's YAML, `type` included, rendered from the parsed
+	// node (aliases stay aliases, so such text does not parse alone), for
+	// decoders that want the text. Prefer Decode, which keeps file
+	// positions in errors. Set it in Go-built instances: Decode reads it
+	// when there is no node.
 	Raw []byte `yaml:"-"`
 	// Pos is where the instance's name is written.
 	Pos Pos `yaml:"-"`
@@ -382,7 +388,7 @@ type Middleware struct {
 	Settings any `yaml:"-"`
 
 	// node is the instance's YAML mapping, nil for in-memory instances.
-	node ast.Node
+	node *yaml.Node
 }
 
 // Default returns a Config with every default applied and no clusters,

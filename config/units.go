@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-yaml/ast"
 )
 
 // Duration is a time span written in YAML as a Go duration string such as
@@ -28,28 +26,12 @@ func (d Duration) String() string { return time.Duration(d).String() }
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler with ParseDuration's
-// rules, so middleware settings decoded through Middleware.Decode can use
-// Duration fields too.
+// rules. (Config fields of type Duration are decoded by the schema
+// decoder, which keeps positions; see schema.go.)
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := ParseDuration(string(b))
 	if err != nil {
 		return err
-	}
-	*d = v
-	return nil
-}
-
-// UnmarshalYAML implements goccy/go-yaml's NodeUnmarshaler, which (unlike
-// UnmarshalText) sees the node, so errors in middleware settings decoded
-// through Middleware.Decode keep their line and column.
-func (d *Duration) UnmarshalYAML(n ast.Node) error {
-	text, ok := scalarText(n)
-	if !ok {
-		return nodeError(n, "expected a duration such as \"30s\", got %s", kind(n))
-	}
-	v, err := ParseDuration(text)
-	if err != nil {
-		return nodeError(n, "%v", err)
 	}
 	*d = v
 	return nil
@@ -128,7 +110,7 @@ func (b ByteSize) String() string {
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler with ParseByteSize's
-// rules, for middleware settings decoded through Middleware.Decode.
+// rules.
 func (b *ByteSize) UnmarshalText(t []byte) error {
 	v, err := ParseByteSize(string(t))
 	if err != nil {
@@ -136,26 +118,6 @@ func (b *ByteSize) UnmarshalText(t []byte) error {
 	}
 	*b = v
 	return nil
-}
-
-// UnmarshalYAML implements goccy/go-yaml's NodeUnmarshaler; see
-// Duration.UnmarshalYAML.
-func (b *ByteSize) UnmarshalYAML(n ast.Node) error {
-	text, ok := scalarText(n)
-	if !ok {
-		return nodeError(n, "expected a size such as \"64KiB\", got %s", kind(n))
-	}
-	v, err := ParseByteSize(text)
-	if err != nil {
-		return nodeError(n, "%v", err)
-	}
-	*b = v
-	return nil
-}
-
-// nodeError is an *Error at n; the file is filled in by whoever knows it.
-func nodeError(n ast.Node, format string, args ...any) *Error {
-	return errorf(nodePos("", n), "", format, args...)
 }
 
 // ParseByteSize parses a size such as "64KiB", "10MB" or "512". The number

@@ -252,7 +252,7 @@ func TestAuditLogPaths(t *testing.T) {
 	}{
 		{"relative to the config file", "logs/a.log", filepath.Join(dir, "conf", "logs", "a.log")},
 		{"absolute kept", abs, abs},
-		{"stdout kept", "-", "-"},
+		{"stdout kept", `"-"`, "-"}, // quoted: a plain "-" is a list entry in YAML 1.2
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

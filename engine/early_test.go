@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,6 +116,7 @@ func TestUploadResponseBeforeCloseWhileDetached(t *testing.T) {
 		framed bool
 	}{
 		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 64\r\nConnection: close\r\n\r\n%s", true},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n40\r\n%s\r\n0\r\n\r\n", true},
 		{"close-delimited", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,6 +154,61 @@ func TestUploadResponseBeforeCloseWhileDetached(t *testing.T) {
 				c.send("GET /again HTTP/1.1\r\nHost: a\r\n\r\n")
 				if resp, body := c.readResponse("GET"); resp.StatusCode != 200 || body != "again" {
 					t.Fatalf("round %d: next request on the connection: %d %q", round, resp.StatusCode, body)
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
+// TestUploadShortResponseThenCloseWhileDetached: a response the upstream
+// cut short by its close, while the client was detached, ends for the client
+// as it would on the loop: a short body and our close (never a longer or a
+// made-up one), or a 502 when not even the head was whole. (On main, rounds
+// where the close beat the reattach answered 502 to the short bodies too.)
+func TestUploadShortResponseThenCloseWhileDetached(t *testing.T) {
+	const size = 12 << 20 // past holdHighWater
+	for _, tc := range []struct {
+		name, answer string
+		status       int
+		body         string // what the client gets of the body before our close
+	}{
+		{"short-content-length", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", 200, "only this"},
+		{"short-chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nonly this\r\n20\r\nand", 200, "only thisand"},
+		{"half-head", "HTTP/1.1 200 OK\r\nContent-Len", 502, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := startEarlyUpstream(t, func(c net.Conn, br *bufio.Reader) {
+				if _, err := io.CopyN(io.Discard, br, size); err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, tc.answer)
+			})
+			g := startGateway(t, oneCluster(u.addr, "limits: {max_body_bytes: 0}", allRoute), 1)
+			for round := range 3 {
+				c, sent := u.upload(t, g, size)
+				resp, err := http.ReadResponse(c.r, &http.Request{Method: "POST"})
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if resp.StatusCode != tc.status {
+					t.Fatalf("round %d: status %d %q, want %d", round, resp.StatusCode, body, tc.status)
+				}
+				if tc.status == 502 {
+					// Nothing reached the client and its body was read
+					// whole: an error response that keeps the connection.
+					if !strings.Contains(string(body), "upstream closed the connection") || resp.Close {
+						t.Fatalf("round %d: 502 %q, close %v", round, body, resp.Close)
+					}
+				} else {
+					if string(body) != tc.body || err != io.ErrUnexpectedEOF {
+						t.Fatalf("round %d: body %q (%v), want %q cut short", round, body, err, tc.body)
+					}
+					c.expectEOF()
+				}
+				if err := <-sent; err != nil {
+					t.Fatalf("round %d: upload: %v", round, err)
 				}
 				c.Close()
 			}

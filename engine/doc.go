@@ -38,6 +38,9 @@
 //   - gnet reads without pause and has no "writable" event: a body whose reader
 //     is slower than its sender moves off the loop (stream.go), and input a
 //     client queues beyond inHighWater closes the connection.
+//   - gnet frees a Conn's inbound buffer right after OnClose: a response an
+//     upstream sent and then closed on while its client was detached for an
+//     upload is copied in OnClose and relayed once the client is back (early.go).
 //   - Engine.Stop cannot close the listeners first: during a drain, OnOpen
 //     closes new connections before reading them; Stop itself polls every
 //     500 ms, so Shutdown waits for Serve to return instead.

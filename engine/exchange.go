@@ -64,6 +64,10 @@ type exchange struct {
 	deadline  int64
 	stream    *stream // a goroutine is copying one of the bodies
 
+	// A response that arrived while the client was detached (early.go).
+	early   []byte // what the upstream sent before closing; nil unless it closed then
+	tWaited int64  // monotonic nanos of the first response byte that had to wait; 0 if none did
+
 	// Middleware state (see filters.go).
 	fx      filter.Exchange
 	chain   *filter.Chain

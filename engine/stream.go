@@ -225,7 +225,7 @@ func (s *stream) copyRequest() {
 	overread := false
 	for done := false; !done; {
 		if !s.waitUpstreamDrained() {
-			s.abort(502, "upstream closed the connection")
+			s.upstreamGone()
 			return
 		}
 		want := buf
@@ -262,7 +262,7 @@ func (s *stream) copyRequest() {
 			s.ex.deadline = s.lp.e.clock() + int64(s.ex.target.Cluster.ResponseTimeout)
 			return true
 		}) {
-			s.abort(502, "upstream closed the connection")
+			s.upstreamGone()
 			return
 		}
 		if err != nil && !done {
@@ -286,6 +286,22 @@ func (s *stream) waitUpstreamDrained() bool {
 		}
 		return up.c.OutboundBuffered(), true
 	})
+}
+
+// upstreamGone ends an upload whose upstream closed (or whose exchange died)
+// before the body was through. An upstream that answered first (a 413, say,
+// with Connection: close) has its response kept (early.go): the client is
+// reattached to get it, and the connection closes after it, the rest of
+// the body unread. Otherwise the client gets a 502. Called by the stream
+// goroutine.
+func (s *stream) upstreamGone() {
+	answered := false
+	s.onLoop(func() bool { answered = s.ex.early != nil; return true })
+	if answered {
+		s.reattach(true)
+		return
+	}
+	s.abort(502, "upstream closed the connection")
 }
 
 // abort ends a detached upload that went wrong: the client socket is ours,
@@ -321,7 +337,9 @@ func (s *stream) abort(status int, msg string) {
 // reattach enrolls the client socket on its loop again once the request body
 // is through; OnOpen (client.reattached) resumes the exchange. A goroutine
 // that read past the body (pipelining behind a chunked upload) cannot give
-// those bytes back to gnet, so that connection closes after the response.
+// those bytes back to gnet, and one that stopped short of its end
+// (upstreamGone) leaves the stream at an unknown point: with overread, the
+// connection closes after the response.
 func (s *stream) reattach(overread bool) {
 	defer s.file.Close()
 	nc, err := net.FileConn(s.file)
@@ -369,9 +387,12 @@ func (r *reattach) reattached(c gnet.Conn) {
 	ex.stream = nil
 	ex.deadline = s.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout)
 	if ex.up == nil {
+		if ex.early != nil {
+			ex.relayEarly() // it answered, then closed, while the client was away
+			return
+		}
 		ex.upstreamClosed() // it closed while the client was away
 		return
 	}
 	ex.pumpResponse() // bytes that waited in the upstream's buffer
-
 }

@@ -87,6 +87,7 @@ func (up *upConn) onClose(error) {
 		return
 	}
 	up.closed = true
+	up.keepEarly()
 	up.lp.afterEvent(up)
 }
 
@@ -134,22 +135,28 @@ func (up *upConn) discard() {
 	}
 }
 
-// pumpResponse parses and relays whatever the upstream has sent. Loop only.
+// pumpResponse parses and relays whatever the upstream has sent: from its
+// gnet buffer, or with ex.up nil from ex.early (early.go). Loop only.
 func (ex *exchange) pumpResponse() {
 	up, cl := ex.up, ex.cl
 	if cl.detached {
 		// The response waits in the upstream's buffer until the client is
 		// back; an upstream that answers at length before reading the body
 		// is dropped (the stream then answers 502) rather than buffered.
+		// What is left when it closes is kept by keepEarly: at most this.
 		if up.c.InboundBuffered() > inHighWater {
 			ex.up = nil
 			up.ex = nil
 			up.discard()
+			return
+		}
+		if ex.tWaited == 0 {
+			ex.tWaited = nanotime()
 		}
 		return
 	}
-	for up != nil && !up.closed && ex.up == up && !cl.closed {
-		buf, _ := up.c.Peek(-1)
+	for !cl.closed && ex.up == up && (up == nil || !up.closed) {
+		buf := ex.respBytes()
 		if len(buf) == 0 {
 			return
 		}
@@ -182,7 +189,7 @@ func (ex *exchange) pumpResponse() {
 			ex.bytesOut += int64(body.Len())
 			cl.lp.writeFrame(cl.c, nil, body)
 		}
-		_, _ = up.c.Discard(n)
+		ex.respConsume(n)
 		if done {
 			ex.complete()
 			return
@@ -219,16 +226,23 @@ func (ex *exchange) relayHead(buf []byte) bool {
 			ex.bytesOut += int64(len(cl.lp.out))
 			_, _ = cl.c.Write(cl.lp.out)
 		}
-		_, _ = up.c.Discard(n)
+		ex.respConsume(n)
 		return true
 	}
-	ex.tHead = nanotime()
+	if ex.tHead = nanotime(); ex.tWaited != 0 {
+		// The head waited for a detached client: the upstream's time ends
+		// when it answered, not when we could relay (an interim head that
+		// came first makes this a little early).
+		ex.tHead = ex.tWaited
+	}
 	ex.deadline = cl.lp.e.clock() + int64(ex.target.Cluster.ResponseTimeout) // now a body-idle timeout
 	ex.reportStatus(ex.resp.Status)
 	if s := ex.resp.Status; (s == 502 && ex.canRetry(upstream.Retry502)) || (s == 503 && ex.canRetry(upstream.Retry503)) {
-		ex.up = nil
-		up.ex = nil
-		up.discard() // its body is unread; a new try gets a clean conn
+		ex.up, ex.early = nil, nil
+		if up != nil {
+			up.ex = nil
+			up.discard() // its body is unread; a new try gets a clean conn
+		}
 		ex.retry()
 		return false
 	}
@@ -275,7 +289,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	if cl.closed {
 		return false // the write failed and closed it; the teardown follows
 	}
-	_, _ = up.c.Discard(n + m)
+	ex.respConsume(n + m)
 	if done {
 		ex.complete()
 		return false

@@ -302,8 +302,8 @@ func (f *Filter) Close() error {
 	return nil
 }
 
-// ProvidesClaims marks filters that set Exchange.Claims, so the pipeline
-// can check that a require filter has one before it.
+// ProvidesClaims implements filter.ClaimsProvider: a jwt filter sets
+// Exchange.Claims, so a require filter may follow it.
 func (f *Filter) ProvidesClaims() bool { return true }
 
 type tokenState uint8

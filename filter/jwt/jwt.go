@@ -321,12 +321,8 @@ func (f *Filter) token(r *http1.Request) ([]byte, tokenState) {
 	}
 	switch f.source {
 	case SourceCookie:
-		for i := range r.Headers {
-			if h := &r.Headers[i]; http1.EqualFold(h.Name, "Cookie") {
-				if v, ok := auth.Cookie(h.Value, f.name); ok && len(v) > 0 {
-					return v, tokenFound
-				}
-			}
+		if v, _ := r.Cookie(f.name); len(v) > 0 {
+			return v, tokenFound
 		}
 		return nil, tokenMissing
 	case SourceQuery:

@@ -29,7 +29,7 @@ func (ex *exchange) noTarget() {
 	// Whole seconds, rounded up, but not for the breaker's sub-millisecond
 	// rounding of its reopen time: recovery_timeout 10s says 10, not 11.
 	ex.fx.AddResponseHeaderInt("Retry-After", max(int64((ex.wait+time.Second-time.Millisecond)/time.Second), 1))
-	ex.respondError(503, "no healthy upstream", nil, !ex.reqDone)
+	ex.fail(errNoHealthyTarget, nil, !ex.reqDone)
 }
 
 // report tells the cluster how the current try went, once per pick:

@@ -3,7 +3,7 @@
 // methods, everything around them here), key sets from PEM files, secrets
 // and JWKS endpoints refreshed off the event loops, a bounded cache of
 // verified tokens, and the byte-level helpers that pull a credential out of
-// a header, a cookie or a query string without allocating.
+// a header or a query string without allocating (cookies: http1.Cookie).
 //
 // Nothing here knows about gnet, the config file or filters: the filters in
 // filter/jwt, filter/apikey and filter/require adapt it to the chain.

@@ -29,36 +29,6 @@ func Bearer(v []byte) []byte {
 	return v
 }
 
-// Cookie returns the value of the first cookie called name in a Cookie
-// header value (RFC 6265 §4.2.1: "a=1; b=2"), without the optional double
-// quotes; ok is false when there is none. Names match exactly.
-func Cookie(header []byte, name string) (val []byte, ok bool) {
-	for len(header) > 0 {
-		var pair []byte
-		if i := indexByte(header, ';'); i >= 0 {
-			pair, header = header[:i], header[i+1:]
-		} else {
-			pair, header = header, nil
-		}
-		for len(pair) > 0 && (pair[0] == ' ' || pair[0] == '\t') {
-			pair = pair[1:]
-		}
-		eq := indexByte(pair, '=')
-		if eq < 0 || string(pair[:eq]) != name {
-			continue
-		}
-		val = pair[eq+1:]
-		for len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t') {
-			val = val[:len(val)-1]
-		}
-		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-			val = val[1 : len(val)-1]
-		}
-		return val, true
-	}
-	return nil, false
-}
-
 // QueryParam returns the raw (still percent-encoded) value of the first
 // parameter called name in a query string ("a=1&b=2", without '?'); ok is
 // false when there is none. A parameter without '=' has an empty value.

@@ -23,30 +23,6 @@ func TestBearer(t *testing.T) {
 	}
 }
 
-func TestCookie(t *testing.T) {
-	cases := []struct {
-		header, name, want string
-		ok                 bool
-	}{
-		{"session=abc", "session", "abc", true},
-		{"a=1; session=abc; b=2", "session", "abc", true},
-		{"a=1;session=abc", "session", "abc", true},
-		{`session="abc"`, "session", "abc", true},
-		{"session=", "session", "", true},
-		{"Session=abc", "session", "", false}, // names are case-sensitive
-		{"xsession=abc", "session", "", false},
-		{"session=abc; session=def", "session", "abc", true}, // first wins
-		{"noequals; session=x", "session", "x", true},
-		{"", "session", "", false},
-	}
-	for _, tc := range cases {
-		got, ok := Cookie([]byte(tc.header), tc.name)
-		if ok != tc.ok || string(got) != tc.want {
-			t.Errorf("Cookie(%q, %q) = %q, %v", tc.header, tc.name, got, ok)
-		}
-	}
-}
-
 func TestQueryParam(t *testing.T) {
 	cases := []struct {
 		query, name, want string

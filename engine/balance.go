@@ -29,7 +29,7 @@ func (ex *exchange) noTarget() {
 	// Whole seconds, rounded up, but not for the breaker's sub-millisecond
 	// rounding of its reopen time: recovery_timeout 10s says 10, not 11.
 	ex.fx.AddResponseHeaderInt("Retry-After", max(int64((ex.wait+time.Second-time.Millisecond)/time.Second), 1))
-	ex.respondError(503, "no healthy upstream", nil, !ex.reqDone)
+	ex.fail(errNoHealthyTarget, nil, !ex.reqDone)
 }
 
 // report tells the cluster how the current try went, once per pick:
@@ -116,43 +116,11 @@ func (ex *exchange) balanceKey(req *http1.Request) uint64 {
 			return upstream.HashKey(v)
 		}
 	case upstream.HashCookie:
-		if v := cookie(req, h.Name); len(v) > 0 {
+		if v, _ := req.Cookie(h.Name); len(v) > 0 {
 			return upstream.HashKey(v)
 		}
 	case upstream.HashIP:
 		return upstream.HashAddr(ex.fx.ClientIP)
 	}
 	return 0 // no key: the cluster spreads such requests at random
-}
-
-// cookie returns the value of the first cookie called name in the
-// request's Cookie headers (RFC 6265 §5.4: "a=1; b=2").
-func cookie(req *http1.Request, name string) []byte {
-	for _, h := range req.Headers {
-		if !http1.EqualFold(h.Name, "Cookie") {
-			continue
-		}
-		for v := h.Value; len(v) > 0; {
-			var pair []byte
-			if i := indexByte(v, ';'); i >= 0 {
-				pair, v = v[:i], v[i+1:]
-			} else {
-				pair, v = v, nil
-			}
-			pair = trimOWS(pair)
-			if eq := indexByte(pair, '='); eq >= 0 && string(pair[:eq]) == name {
-				return pair[eq+1:]
-			}
-		}
-	}
-	return nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

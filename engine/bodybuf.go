@@ -131,6 +131,6 @@ func (ex *exchange) bodyArrived() {
 func (ex *exchange) sweepBody(now int64) {
 	if now >= ex.deadline {
 		ex.bufWait = false
-		ex.respondError(408, "request body timeout", nil, true)
+		ex.fail(errBodyTimeout, nil, true)
 	}
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -132,7 +131,7 @@ func (cl *client) serve() {
 			return
 		}
 		if err != nil {
-			cl.reject(http1.StatusOf(err), strings.TrimPrefix(err.Error(), "http1: "), req, int64(len(buf)))
+			cl.reject(err, req, int64(len(buf)))
 			return
 		}
 		cl.used = true
@@ -168,13 +167,13 @@ func (cl *client) hasInput() bool {
 // framing error the rest of the stream cannot be trusted. req is what the
 // parser made of it (nil for a header timeout), in the bytes received; both
 // only go to the access log. Loop only.
-func (cl *client) reject(status int, msg string, req *http1.Request, in int64) {
+func (cl *client) reject(err error, req *http1.Request, in int64) {
 	var id [idLen]byte
 	cl.lp.newRequestID(&id)
 	ex := exchange{cl: cl, clientMinor: 1}
 	ex.setID(id[:])
-	observe.Unrouted(status)
-	ex.respondError(status, msg, nil, true)
+	observe.Unrouted(statusOf(err))
+	ex.fail(err, nil, true)
 	if !ex.wrote {
 		return // the client was already gone: nothing was answered
 	}
@@ -254,7 +253,7 @@ func (cl *client) sweep(now int64, draining bool) {
 		}
 	case csHead:
 		if now >= cl.deadline {
-			cl.reject(408, "request header timeout", nil, int64(cl.c.InboundBuffered()))
+			cl.reject(errHeaderTimeout, nil, int64(cl.c.InboundBuffered()))
 		}
 	case csBusy:
 		if cl.ex != nil {

@@ -161,14 +161,14 @@ func (cl *client) admit() bool {
 	} else {
 		observe.ClientRefusedPerIP.Inc()
 	}
-	cl.refuse("too many connections")
+	cl.refuse(errTooManyConns)
 	return false
 }
 
 // refuse answers a new connection with a 503 JSON error saying msg,
 // Retry-After: 1 and Connection: close, then lingers (or, past
 // maxRefusedLingering, closes). Loop only.
-func (cl *client) refuse(msg string) {
+func (cl *client) refuse(err *replyError) {
 	var id [idLen]byte
 	cl.lp.newRequestID(&id)
 	ex := exchange{cl: cl, clientMinor: 1}
@@ -176,7 +176,7 @@ func (cl *client) refuse(msg string) {
 	ex.fx.AddResponseHeader("Retry-After", []byte("1"))
 	linger := cl.refused || cl.lp.e.caps.lingering.Add(1) <= maxRefusedLingering // a late one counted at accept
 	cl.refused = true
-	ex.respondError(503, msg, nil, true) // closes after the flush
+	ex.fail(err, nil, true) // closes after the flush
 	if !linger {
 		cl.close()
 	}

@@ -47,7 +47,7 @@ func (cl *client) acceptedLate() {
 // refuseLate answers a late connection's first bytes. Loop only.
 func (cl *client) refuseLate() {
 	cl.late = false
-	cl.refuse("draining: shutting down")
+	cl.refuse(errDraining)
 }
 
 // lateSweep closes a late connection that stayed silent past lateGrace.

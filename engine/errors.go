@@ -2,7 +2,6 @@ package engine
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/http1"
@@ -93,10 +92,4 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 		}
 	}
 	return append(b, '"')
-}
-
-// pathErrorMessage is the client's explanation of a refused path: the
-// router's reason without its package prefix (no allocation).
-func pathErrorMessage(err error) string {
-	return strings.TrimPrefix(err.Error(), "router: ")
 }

@@ -168,14 +168,14 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	}
 	ex.reqFraming = http1.RequestFraming(req)
 	hasBody := ex.reqFraming != http1.FramingNone
-	fail := func(status int, msg string, allow []byte) {
+	fail := func(err error, allow []byte) {
 		_, _ = cl.c.Discard(n)
 		// The body, if any, was not read: the connection cannot continue.
-		ex.respondError(status, msg, allow, hasBody)
+		ex.fail(err, allow, hasBody)
 	}
 
 	if len(req.Path) == 0 || req.Path[0] != '/' {
-		fail(400, "request-target form not supported", nil)
+		fail(errTargetForm, nil)
 		return
 	}
 	// The path policy runs before routing, and its output is what
@@ -184,22 +184,22 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	norm, err := snap.PathPolicy.Normalize(lp.norm[:0], req.Path)
 	lp.norm = norm
 	if err != nil {
-		fail(400, pathErrorMessage(err), nil)
+		fail(err, nil)
 		return
 	}
 	lp.params.Reset()
 	idx, res, allow := snap.Router.Match(req.Host, req.Method, norm, req, &lp.params)
 	switch res {
 	case router.NotFound:
-		fail(404, "no route", nil)
+		fail(errNoRoute, nil)
 		return
 	case router.MethodNotAllowed:
-		fail(405, "method not allowed", allow)
+		fail(errMethodNotAllowed, allow)
 		return
 	}
 	if ex.reqFraming == http1.FramingLength {
 		if snap.MaxBodyBytes > 0 && req.ContentLength > snap.MaxBodyBytes {
-			fail(413, "request body too large", nil)
+			fail(errBodyTooLarge, nil)
 			return
 		}
 		if req.ContentLength == 0 {
@@ -285,7 +285,7 @@ func (ex *exchange) connect() {
 		observe.UpstreamRefusedFD.Inc()
 		ex.report(upstream.Cancelled)
 		ex.fx.AddResponseHeader("Retry-After", []byte("1"))
-		ex.respondError(503, "too many connections", nil, !ex.reqDone)
+		ex.fail(errTooManyConns, nil, !ex.reqDone)
 		return
 	}
 	p.m.Fresh.Inc()
@@ -327,7 +327,7 @@ func (ex *exchange) pumpRequestBody() {
 		}
 		n, out, done, err := ex.reqFr.Next(buf)
 		if err != nil {
-			ex.abortRequest(400, "bad chunked request body")
+			ex.abortRequest(errBadChunkedBody)
 			return
 		}
 		ex.reqDone = done
@@ -335,7 +335,7 @@ func (ex *exchange) pumpRequestBody() {
 		// A declared length (a chunk's size line included) past the limit is
 		// refused before any of it is forwarded.
 		if limit := ex.snap.MaxBodyBytes; limit > 0 && ex.reqFr.Committed() > limit {
-			ex.abortRequest(413, "request body too large")
+			ex.abortRequest(errBodyTooLarge)
 			return
 		}
 		// Body progress counts as life: the response timeout runs from the
@@ -370,12 +370,12 @@ func (ex *exchange) canStreamRequest() bool {
 // abortRequest fails an exchange whose request body turned out bad while it
 // was being forwarded: the upstream connection is unusable, and so is the
 // client's stream. Loop only.
-func (ex *exchange) abortRequest(status int, msg string) {
+func (ex *exchange) abortRequest(err *replyError) {
 	if up := ex.up; up != nil {
 		ex.up = nil
 		up.discard()
 	}
-	ex.respondError(status, msg, nil, true)
+	ex.fail(err, nil, true)
 }
 
 // isIdempotent reports methods RFC 9110 §9.2.2 lets a client (and so a

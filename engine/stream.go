@@ -183,7 +183,7 @@ func (ex *exchange) streamRequest() {
 	cl := ex.cl
 	f, err := detachFd(cl.c, "client")
 	if err != nil {
-		ex.abortRequest(500, "cannot stream request body")
+		ex.abortRequest(errCannotStreamBody)
 		return
 	}
 	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, fail: make(chan struct{})}
@@ -245,12 +245,12 @@ func (s *stream) copyRequest() {
 			p = p[k:]
 		}
 		if ferr != nil {
-			s.abort(400, "bad chunked request body")
+			s.abort(errBadChunkedBody)
 			return
 		}
 		overread = len(p) > 0 || (done && len(s.held) > 0)
 		if limit > 0 && fr.Committed() > limit {
-			s.abort(413, "request body too large")
+			s.abort(errBodyTooLarge)
 			return
 		}
 		if w := out.bytes(); len(w) > 0 && !s.onLoop(func() bool {
@@ -266,7 +266,7 @@ func (s *stream) copyRequest() {
 			return
 		}
 		if err != nil && !done {
-			s.abort(400, "request body ended early")
+			s.abort(errBodyEndedEarly)
 			return
 		}
 	}
@@ -301,13 +301,13 @@ func (s *stream) upstreamGone() {
 		s.reattach(true)
 		return
 	}
-	s.abort(502, "upstream closed the connection")
+	s.abort(errUpstreamClosed)
 }
 
 // abort ends a detached upload that went wrong: the client socket is ours,
 // so the error response is written here with blocking I/O. Called by the
 // stream goroutine.
-func (s *stream) abort(status int, msg string) {
+func (s *stream) abort(err *replyError) {
 	var resp []byte
 	ok := s.onLoop(func() bool {
 		ex := s.ex
@@ -318,7 +318,7 @@ func (s *stream) abort(status int, msg string) {
 		}
 		if !ex.wrote { // once a response started, the client can only be cut off
 			ex.keepAlive = false
-			resp = appendErrorResponse(nil, ex, status, msg, nil, false)
+			resp = appendErrorResponse(nil, ex, err.status, err.msg, nil, false)
 		}
 		s.cl.detached = false
 		s.cl.ex = nil
@@ -344,7 +344,7 @@ func (s *stream) reattach(overread bool) {
 	defer s.file.Close()
 	nc, err := net.FileConn(s.file)
 	if err != nil {
-		s.abort(500, "cannot resume client connection")
+		s.abort(errCannotResume)
 		return
 	}
 	s.onLoop(func() bool {

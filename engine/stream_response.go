@@ -55,13 +55,13 @@ func (ex *exchange) streamResponse() {
 	up, cl := ex.up, ex.cl
 	out, err := detachFd(cl.c, "client")
 	if err != nil {
-		ex.upstreamBroken("cannot stream response")
+		ex.upstreamBroken(errCannotStreamResponse)
 		return
 	}
 	f, err := detachFd(up.c, "upstream")
 	if err != nil {
 		_ = out.Close()
-		ex.upstreamBroken("cannot stream response")
+		ex.upstreamBroken(errCannotStreamResponse)
 		return
 	}
 	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, out: out, fail: make(chan struct{})}

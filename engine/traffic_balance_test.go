@@ -16,38 +16,53 @@ import (
 // users; least_request starves a slow target; round_robin alternates
 // (by weight); random reaches every target.
 func TestBalancers(t *testing.T) {
-	t.Run("consistent_hash", func(t *testing.T) {
-		a, b := startTCTarget(t, "a", 0, 0), startTCTarget(t, "b", 0, 0)
-		g := startGateway(t, tcConfig("", "    balancer: consistent_hash\n    hash_on: header:X-User\n", "", a.host, b.host), 2)
-		c := tcClient(t, nil)
-		const users, rounds = 16, 3
-		where := map[string]map[string]int{} // user -> target -> requests
-		for round := range rounds {
-			for u := range users {
-				user := fmt.Sprintf("user-%d", u)
-				r := tcDo(t, c, "GET", g.url("/x"), "", "", "X-User", user)
-				if r.status != 200 {
-					t.Fatalf("round %d %s: %d %q", round, user, r.status, r.body)
+	// consistent_hash on a header, and on a cookie spelt differently
+	// each round (quoted, among others, with whitespace): the quotes are
+	// not part of the key (http1.Cookie), so a user stays on one target.
+	spellings := []string{"sid=%s", `a=1; sid="%s"; b=2`, " theme=dark;sid=%s "}
+	for _, hc := range []struct {
+		name, hashOn string
+		header       func(user string, round int) (string, string)
+	}{
+		{"consistent_hash", "header:X-User", func(user string, _ int) (string, string) { return "X-User", user }},
+		{"consistent_hash on a cookie", "cookie:sid", func(user string, round int) (string, string) {
+			return "Cookie", fmt.Sprintf(spellings[round%len(spellings)], user)
+		}},
+	} {
+		t.Run(hc.name, func(t *testing.T) {
+			a, b := startTCTarget(t, "a", 0, 0), startTCTarget(t, "b", 0, 0)
+			g := startGateway(t, tcConfig("", "    balancer: consistent_hash\n    hash_on: "+hc.hashOn+"\n", "", a.host, b.host), 2)
+			c := tcClient(t, nil)
+			const users, rounds = 16, 3
+			where := map[string]map[string]int{} // user -> target -> requests
+			for round := range rounds {
+				for u := range users {
+					user := fmt.Sprintf("user-%d", u)
+					k, v := hc.header(user, round)
+					r := tcDo(t, c, "GET", g.url("/x"), "", "", k, v)
+					if r.status != 200 {
+						t.Fatalf("round %d %s: %d %q", round, user, r.status, r.body)
+					}
+					if where[user] == nil {
+						where[user] = map[string]int{}
+					}
+					where[user][r.body]++
 				}
-				if where[user] == nil {
-					where[user] = map[string]int{}
+			}
+			used := map[string]int{}
+			for user, ts := range where {
+				if len(ts) != 1 {
+					t.Errorf("%s reached %v, want one target", user, ts)
 				}
-				where[user][r.body]++
+				for tg := range ts {
+					used[tg]++
+				}
 			}
-		}
-		used := map[string]int{}
-		for user, ts := range where {
-			if len(ts) != 1 {
-				t.Errorf("%s reached %v, want one target", user, ts)
+			if len(used) != 2 {
+				t.Errorf("%d users all hashed to %v, want both targets used", users, used)
 			}
-			for tg := range ts {
-				used[tg]++
-			}
-		}
-		if len(used) != 2 {
-			t.Errorf("%d users all hashed to %v, want both targets used", users, used)
-		}
-	})
+		})
+	}
 
 	t.Run("least_request", func(t *testing.T) {
 		// The slow target holds its requests (until released, then 100ms

@@ -63,7 +63,7 @@ func (up *upConn) dialFailed(err error) {
 		ex.retry()
 		return
 	}
-	ex.respondError(502, "upstream connect failed", nil, !ex.reqDone)
+	ex.fail(errConnectFailed, nil, !ex.reqDone)
 }
 
 // onTraffic relays response bytes. Loop only.
@@ -182,7 +182,7 @@ func (ex *exchange) pumpResponse() {
 		}
 		n, body, done, err := ex.respFr.Next(buf)
 		if err != nil {
-			ex.upstreamBroken("bad chunked response")
+			ex.upstreamBroken(errBadChunkedResponse)
 			return
 		}
 		if body.Len() > 0 {
@@ -208,12 +208,12 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		return false
 	}
 	if err != nil {
-		ex.upstreamBroken("bad response head from upstream")
+		ex.upstreamBroken(errBadResponseHead)
 		return false
 	}
 	if ex.resp.Status < 200 {
 		if ex.resp.Status == 101 {
-			ex.upstreamBroken("upstream switched protocols unasked")
+			ex.upstreamBroken(errSwitchedProtocols)
 			return false
 		}
 		// Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1
@@ -251,7 +251,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	if ex.respFrame == http1.FramingClose && ex.resp.Header("Transfer-Encoding") != nil {
 		// Codings other than chunked (RFC 9112 §6.3): relaying them would need
 		// the Transfer-Encoding header, which is hop-by-hop; refuse instead.
-		ex.upstreamBroken("unsupported transfer coding from upstream")
+		ex.upstreamBroken(errBadTransferCoding)
 		return false
 	}
 	ex.dechunk = ex.respFrame == http1.FramingChunked && ex.clientMinor == 0
@@ -279,7 +279,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		var err error
 		m, body, done, err = ex.respFr.Next(rest)
 		if err != nil {
-			ex.upstreamBroken("bad chunked response")
+			ex.upstreamBroken(errBadChunkedResponse)
 			return false
 		}
 	}
@@ -342,7 +342,7 @@ func (ex *exchange) upstreamClosed() {
 			ex.retry()
 			return
 		}
-		ex.respondError(502, "upstream closed the connection", nil, !ex.reqDone)
+		ex.fail(errUpstreamClosed, nil, !ex.reqDone)
 	default:
 		ex.cl.close() // mid-body: the client sees a short response, never a wrong one
 	}
@@ -357,7 +357,7 @@ func (ex *exchange) retryable() bool {
 
 // upstreamBroken fails an exchange whose upstream spoke garbage: 502 if the
 // client has seen nothing yet, otherwise cut the client off. Loop only.
-func (ex *exchange) upstreamBroken(msg string) {
+func (ex *exchange) upstreamBroken(err *replyError) {
 	up := ex.up
 	ex.up = nil
 	if up != nil {
@@ -370,7 +370,7 @@ func (ex *exchange) upstreamBroken(msg string) {
 			ex.retry()
 			return
 		}
-		ex.respondError(502, msg, nil, !ex.reqDone)
+		ex.fail(err, nil, !ex.reqDone)
 		return
 	}
 	ex.cl.close()
@@ -412,7 +412,7 @@ func (ex *exchange) sweep(now int64) {
 		ex.up = nil
 		up.ex = nil
 		ex.report(upstream.Failure)
-		ex.respondError(502, "upstream connect failed", nil, !ex.reqDone)
+		ex.fail(errConnectFailed, nil, !ex.reqDone)
 		return
 	}
 	ex.up = nil
@@ -422,14 +422,14 @@ func (ex *exchange) sweep(now int64) {
 	case !ex.reqDone && !ex.wrote:
 		// The deadline is refreshed by every body byte we forward: a body
 		// that stopped is the client's stall, not the upstream's.
-		ex.respondError(408, "request body timeout", nil, true)
+		ex.fail(errBodyTimeout, nil, true)
 	case !ex.wrote:
 		ex.report(upstream.Failure)
 		if ex.canRetry(upstream.RetryTimeout) {
 			ex.retry()
 			return
 		}
-		ex.respondError(504, "upstream timeout", nil, false)
+		ex.fail(errUpstreamTimeout, nil, false)
 	default:
 		ex.cl.close()
 	}

@@ -1,20 +1,13 @@
 package pipeline
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"
-	"github.com/sluicehq/sluice/filter/apikey"
-	"github.com/sluicehq/sluice/filter/jwt"
 	"github.com/sluicehq/sluice/upstream"
 )
 
@@ -108,9 +101,10 @@ type filterEntry struct {
 	typ      string
 	settings any
 	// inputs fingerprints what Build reads besides the settings (secrets,
-	// key files, consumer files); reusable is false for types whose
-	// instances are never carried over, or when the inputs could not be read.
-	inputs   [sha256.Size]byte
+	// key files, consumer files: see filter.Reusable); reusable is false for
+	// types whose settings do not implement filter.Reusable, or when the
+	// inputs could not be read.
+	inputs   filter.Fingerprint
 	reusable bool
 }
 
@@ -120,93 +114,14 @@ func (e *filterEntry) sameAs(pe *filterEntry) bool {
 		reflect.DeepEqual(e.settings, pe.settings)
 }
 
-// inputsOf says whether an instance of a type may be carried over and
-// fingerprints what its Build reads from outside the config. Types not
-// listed are always rebuilt: Build may read files or the environment in
-// ways the pipeline cannot see. audit_log is left out on purpose: a reload
-// reopens its file, so log rotation works with SIGHUP.
-var inputsOf = map[string]func(settings any) ([sha256.Size]byte, bool){
-	"rate_limit": settingsOnly,
-	"require":    settingsOnly,
-	"jwt":        jwtInputs,
-	"api_key":    apikeyInputs,
-}
-
-func settingsOnly(any) ([sha256.Size]byte, bool) { return [sha256.Size]byte{}, true }
-
-// jwtInputs fingerprints a jwt instance's static key: the secret (from the
-// environment or a file) or the public key file. A JWKS instance needs
-// none: its refresher keeps fetching the URL.
-func jwtInputs(settings any) ([sha256.Size]byte, bool) {
-	s, ok := settings.(*jwt.Settings)
-	if !ok {
-		return [sha256.Size]byte{}, false
-	}
-	switch {
-	case s.SecretEnv != "":
-		v, ok := os.LookupEnv(s.SecretEnv)
-		return fingerprint([]byte(v)), ok
-	case s.SecretFile != "":
-		return fileFingerprint(s.Dir, s.SecretFile)
-	case s.PublicKeyFile != "":
-		return fileFingerprint(s.Dir, s.PublicKeyFile)
-	}
-	return [sha256.Size]byte{}, true
-}
-
-// apikeyInputs fingerprints an api_key instance's consumers file.
-func apikeyInputs(settings any) ([sha256.Size]byte, bool) {
-	s, ok := settings.(*apikey.Settings)
-	if !ok {
-		return [sha256.Size]byte{}, false
-	}
-	if s.ConsumersFile == "" {
-		return [sha256.Size]byte{}, true
-	}
-	return fileFingerprint(s.Dir, s.ConsumersFile)
-}
-
-// fileFingerprint fingerprints the file at p (relative to dir, as the
-// filters resolve it). An unreadable file makes the instance not reusable;
-// its Build then reports the error.
-func fileFingerprint(dir, p string) ([sha256.Size]byte, bool) {
-	if !filepath.IsAbs(p) && dir != "" {
-		p = filepath.Join(dir, p)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	defer clear(b) // it may be a secret
-	return fingerprint(b), true
-}
-
-// fingerprintKey keys the fingerprints with a per-process secret, so the
-// digests kept in memory say nothing about a secret outside this process.
-var fingerprintKey = func() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k) // never fails (crypto/rand panics instead)
-	return k
-}()
-
-func fingerprint(b []byte) [sha256.Size]byte {
-	h := hmac.New(sha256.New, fingerprintKey)
-	h.Write(b)
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
-}
-
-// describe is what BuildFrom compares of an instance. The fingerprint is
-// taken before the filter is built: if a file changes in between, the
-// recorded fingerprint is the older one and the next reload rebuilds, never
-// the other way round (a stale filter kept because the newer content was
-// fingerprinted).
+// describe is what BuildFrom compares of an instance. The type owns what
+// its Build reads (filter.Reusable); the fingerprint is taken before the
+// filter is built: if a file changes in between, the recorded fingerprint
+// is the older one and the next reload rebuilds, never the other way round
+// (a stale filter kept because the newer content was fingerprinted).
 func describe(m *config.Middleware) *filterEntry {
 	e := &filterEntry{typ: m.Type, settings: m.Settings}
-	if in := inputsOf[m.Type]; in != nil && m.Settings != nil {
-		e.inputs, e.reusable = in(m.Settings)
-	}
+	e.inputs, e.reusable = filter.FingerprintInputs(m.Settings)
 	return e
 }
 

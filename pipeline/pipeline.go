@@ -36,7 +36,6 @@ import (
 	"github.com/sluicehq/sluice/breaker"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"
-	_ "github.com/sluicehq/sluice/filter/builtin" // every shipped middleware type
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/observe"
 	"github.com/sluicehq/sluice/router"
@@ -192,10 +191,10 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 			verified := false // an authentication filter ran before this one
 			for j, name := range rc.Middleware {
 				fs[j] = filters[name]
-				if p, ok := fs[j].(interface{ ProvidesClaims() bool }); ok && p.ProvidesClaims() {
+				if p, ok := fs[j].(filter.ClaimsProvider); ok && p.ProvidesClaims() {
 					verified = true
 				}
-				if n, ok := fs[j].(interface{ NeedsClaims() bool }); ok && n.NeedsClaims() && !verified {
+				if n, ok := fs[j].(filter.ClaimsChecker); ok && n.NeedsClaims() && !verified {
 					return nil, fmt.Errorf("%s: routes[%d] %q: middleware %q checks claims, so a jwt middleware must come before it in the list", rc.Pos, i, rc.Name, name)
 				}
 			}

@@ -30,6 +30,7 @@ import (
 	"github.com/sluicehq/sluice/admin"
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/engine"
+	_ "github.com/sluicehq/sluice/filter/builtin" // every shipped middleware type
 	"github.com/sluicehq/sluice/internal/demo"
 	"github.com/sluicehq/sluice/pipeline"
 )

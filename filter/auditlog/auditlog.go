@@ -27,7 +27,9 @@ func init() {
 	filter.Register(filter.Type{Name: TypeName, Decode: decode, Build: build})
 }
 
-// Settings are an audit_log instance's keys.
+// Settings are an audit_log instance's keys. They do not implement
+// filter.Reusable on purpose: every reload builds a new instance, which
+// reopens the file, so log rotation works with SIGHUP.
 type Settings struct {
 	// Path (yaml `path`, required) is the audit log file, appended to and
 	// created with mode 0640 when missing. A relative path is resolved

@@ -302,8 +302,8 @@ func (f *Filter) Close() error {
 	return nil
 }
 
-// ProvidesClaims marks filters that set Exchange.Claims, so the pipeline
-// can check that a require filter has one before it.
+// ProvidesClaims implements filter.ClaimsProvider: a jwt filter sets
+// Exchange.Claims, so a require filter may follow it.
 func (f *Filter) ProvidesClaims() bool { return true }
 
 type tokenState uint8
@@ -321,12 +321,8 @@ func (f *Filter) token(r *http1.Request) ([]byte, tokenState) {
 	}
 	switch f.source {
 	case SourceCookie:
-		for i := range r.Headers {
-			if h := &r.Headers[i]; http1.EqualFold(h.Name, "Cookie") {
-				if v, ok := auth.Cookie(h.Value, f.name); ok && len(v) > 0 {
-					return v, tokenFound
-				}
-			}
+		if v, _ := r.Cookie(f.name); len(v) > 0 {
+			return v, tokenFound
 		}
 		return nil, tokenMissing
 	case SourceQuery:

@@ -197,6 +197,8 @@ func TestTokenSources(t *testing.T) {
 		{"header kept", ", keep_authorization: true", "", []string{bearer(tok)}, true, false},
 		{"cookie", ", token_from: 'cookie:session'", "", []string{"Cookie: a=1; session=" + tok}, true, false},
 		{"second Cookie header", ", token_from: 'cookie:session'", "", []string{"Cookie: a=1", "Cookie: session=" + tok}, true, false},
+		{"quoted cookie", ", token_from: 'cookie:session'", "", []string{"Cookie: a=1;session=\"" + tok + "\" "}, true, false},
+		{"cookie of another case", ", token_from: 'cookie:session'", "", []string{"Cookie: Session=" + tok}, false, false},
 		{"cookie missing", ", token_from: 'cookie:session'", "", []string{bearer(tok)}, false, false},
 		{"query", ", token_from: 'query:access_token'", "x=1&access_token=" + tok, nil, true, false},
 		{"query missing", ", token_from: 'query:access_token'", "x=1", []string{bearer(tok)}, false, false},

@@ -21,8 +21,8 @@
 // require must come after an authentication filter in the route's
 // middleware list. The decoder sees one instance at a time and cannot
 // check the order; the 401 is the runtime answer to a route that has no
-// such filter (the pipeline can check order through NeedsClaims and
-// jwt.Filter.ProvidesClaims).
+// such filter (the pipeline checks the order through
+// filter.ClaimsChecker and filter.ClaimsProvider).
 package require
 
 import (
@@ -94,8 +94,8 @@ func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 	return filter.Continue
 }
 
-// NeedsClaims marks filters that need an authentication filter before
-// them in a route (see jwt.Filter.ProvidesClaims).
+// NeedsClaims implements filter.ClaimsChecker: a require filter needs an
+// authentication filter before it in a route.
 func (f *Filter) NeedsClaims() bool { return true }
 
 // match reports whether claim value v (as auth decodes claims: string,

@@ -229,7 +229,11 @@ func (ex *exchange) dispatch(n, from int) {
 		if v == filter.Respond {
 			_, _ = cl.c.Discard(n)
 			// An unread body leaves the stream at an unknown point.
-			ex.respondError(ex.fx.Status, ex.fx.Message, nil, !ex.reqDone)
+			if h, b, ok := ex.fx.LocalReply(); ok {
+				ex.respondReply(h, b, !ex.reqDone)
+			} else {
+				ex.respondError(ex.fx.Status, ex.fx.Message, nil, !ex.reqDone)
+			}
 			return
 		}
 	}

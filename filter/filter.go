@@ -24,8 +24,9 @@ type Verdict uint8
 const (
 	// Continue passes the request to the next filter, then upstream.
 	Continue Verdict = iota
-	// Respond ends the request with the gateway's JSON error: Exchange.Status
-	// and Exchange.Message, plus any response headers the filters added.
+	// Respond ends the request with a local answer: the gateway's JSON
+	// error (Exchange.Reject: Status and Message) or the filter's own reply
+	// (Exchange.Reply), plus any response headers the filters added.
 	Respond
 	// Pause stops the chain until the filter calls the function Park gave
 	// it; the chain then runs again from the same filter.
@@ -101,6 +102,11 @@ type Exchange struct {
 	respHeaders []byte
 	strip       []string
 	parker      Parker
+
+	// A Reply (reply false: a Reject, rendered as the JSON error).
+	reply        bool
+	replyHeaders []byte
+	replyBody    []byte
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -131,10 +137,42 @@ func (x *Exchange) Reset(p Parker) {
 	}
 }
 
-// Reject sets the status and message of a Respond verdict and returns it.
+// Reject sets the status and message of a Respond verdict answered with
+// the gateway's JSON error ({"error":msg,"request_id":...}) and returns it.
 func (x *Exchange) Reject(status int, msg string) Verdict {
 	x.Status, x.Message = status, msg
+	x.reply, x.replyHeaders, x.replyBody = false, nil, nil
 	return Respond
+}
+
+// Reply answers the request locally with status, header lines and body,
+// and returns the Respond verdict to give. headers are complete lines
+// ("Name: value\r\n", see AppendHeader), Content-Type included when
+// there is a body; the gateway writes Date, Content-Length, X-Request-ID
+// and Connection itself, so headers must not carry them. A 204 or 304
+// reply, and any reply to HEAD, goes without its body (Content-Length
+// still describes it for HEAD). status must be a final status (200-599);
+// anything else is a filter bug and answers 500.
+//
+// headers and body are read until the reply is written, later than the
+// filter method returns, and never modified: a filter that precomputes
+// them once (at Build) replies without allocating.
+func (x *Exchange) Reply(status int, headers, body []byte) Verdict {
+	x.Status, x.Message = status, ""
+	x.reply, x.replyHeaders, x.replyBody = true, headers, body
+	return Respond
+}
+
+// LocalReply returns what Reply was given; ok is false when the Respond
+// verdict came from Reject (the JSON error). Engine only.
+func (x *Exchange) LocalReply() (headers, body []byte, ok bool) {
+	return x.replyHeaders, x.replyBody, x.reply
+}
+
+// AppendHeader appends the header line "name: value\r\n" to b, the form
+// Reply takes its headers in.
+func AppendHeader(b []byte, name string, value []byte) []byte {
+	return appendHeader(b, name, value)
 }
 
 // Park suspends the request (see Parker); the filter must return Pause.

@@ -37,15 +37,21 @@ func appendErrorBody(b []byte, ex *exchange, msg string) []byte {
 
 var jsonContentType = []byte("Content-Type: application/json\r\n")
 
-// respondReply answers with what a filter gave Exchange.Reply. A status
+// respondFiltered answers with a filter's Respond verdict: what it gave
+// Exchange.Reply, or the JSON error of Exchange.Reject. A reply status
 // that is not final is the filter's bug: the client gets a 500, not a
 // response it would wait past. Loop only.
-func (ex *exchange) respondReply(headers, body []byte, mustClose bool) {
-	if s := ex.fx.Status; s < 200 || s > 599 {
+func (ex *exchange) respondFiltered(mustClose bool) {
+	x := &ex.fx
+	headers, body, ok := x.LocalReply()
+	switch {
+	case !ok:
+		ex.respondError(x.Status, x.Message, nil, mustClose)
+	case x.Status < 200 || x.Status > 599:
 		ex.respondError(500, "internal error", nil, mustClose)
-		return
+	default:
+		ex.respondLocal(x.Status, headers, body, nil, mustClose)
 	}
-	ex.respondLocal(ex.fx.Status, headers, body, nil, mustClose)
 }
 
 // respondLocal writes a whole response of the gateway's own (an error or a
@@ -61,6 +67,12 @@ func (ex *exchange) respondLocal(status int, headers, body, allow []byte, mustCl
 			lp.release(ex)
 		}
 		return
+	}
+	if owned && ex.ranTo > 0 {
+		// The filters that saw the request see the answer (response.go);
+		// once, whichever way the exchange ends.
+		ex.chain.ResponseHead(&ex.fx, ex.ranTo, status, nil, true)
+		ex.ranTo = 0
 	}
 	keepAlive := ex.keepAlive && !mustClose && !lp.e.draining.Load()
 	ex.fx.Status = status
@@ -85,7 +97,7 @@ func appendLocalResponse(b []byte, ex *exchange, status int, headers, body, allo
 	b = append(b, "Date: "...)
 	b = append(b, dates.Get(time.Unix(0, ex.cl.lp.e.clock()))...)
 	b = append(b, "\r\n"...)
-	b = append(b, headers...)
+	b = ex.fx.AppendLinesExcept(b, headers)
 	if status != 204 && status != 304 {
 		// HEAD's Content-Length describes the body a GET would get; a 204
 		// must not carry one, and a 304's would describe a representation

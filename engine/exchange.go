@@ -68,6 +68,7 @@ type exchange struct {
 	fx      filter.Exchange
 	chain   *filter.Chain
 	chainAt int    // the filter a paused chain resumes at
+	ranTo   int    // filters [0, ranTo) ran Request to Continue: the response phase runs over them
 	paused  bool   // a filter parked the request; its head is still unread
 	gen     uint32 // bumped on release, so a late resume finds a stranger
 	keep    []byte // method and path copied for Finish
@@ -221,6 +222,7 @@ func (ex *exchange) dispatch(n, from int) {
 	lp := cl.lp
 	if ex.chain != nil {
 		v, at := ex.chain.Run(&ex.fx, from)
+		ex.ranTo = at
 		if v == filter.Pause {
 			ex.park(at)
 			return
@@ -229,11 +231,7 @@ func (ex *exchange) dispatch(n, from int) {
 		if v == filter.Respond {
 			_, _ = cl.c.Discard(n)
 			// An unread body leaves the stream at an unknown point.
-			if h, b, ok := ex.fx.LocalReply(); ok {
-				ex.respondReply(h, b, !ex.reqDone)
-			} else {
-				ex.respondError(ex.fx.Status, ex.fx.Message, nil, !ex.reqDone)
-			}
+			ex.respondFiltered(!ex.reqDone)
 			return
 		}
 	}

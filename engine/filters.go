@@ -34,12 +34,12 @@ func (ex *exchange) startFilters(req *http1.Request, norm []byte) {
 }
 
 // keepForFinish copies the request's method and path out of the loop's
-// buffers when a filter wants them in Finish (they die with this
+// buffers when a filter wants them in Finish or ResponseHead (they die with this
 // callback), and drops the other request views. Loop only.
 func (ex *exchange) keepForFinish() {
 	x := &ex.fx
 	x.Req, x.Params = nil, nil
-	if !ex.chain.HasFinishers() {
+	if !ex.chain.HasFinishers() && !ex.chain.HasResponders() {
 		x.Method, x.Path = nil, nil
 		return
 	}

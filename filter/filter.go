@@ -107,6 +107,10 @@ type Exchange struct {
 	reply        bool
 	replyHeaders []byte
 	replyBody    []byte
+
+	// Response phase (response.go).
+	resp       Response
+	respRemove []string
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -133,6 +137,7 @@ func (x *Exchange) Reset(p Parker) {
 		upHeaders:   x.upHeaders[:0],
 		respHeaders: x.respHeaders[:0],
 		strip:       x.strip[:0],
+		respRemove:  x.respRemove[:0],
 		parker:      p,
 	}
 }

@@ -16,9 +16,15 @@ import (
 // immutable and shared by every loop.
 type Chain struct {
 	filters    []Filter
-	finishers  []Finisher
+	finishers  []finisher
 	responders []responder // in route order
 	labels     []label     // per filter, for the rejection metric
+}
+
+// finisher is a Finisher and its index in the chain.
+type finisher struct {
+	f  Finisher
+	at int
 }
 
 // responder is a ResponseHeadFilter and its index in the chain.
@@ -49,7 +55,7 @@ func NewChain(fs ...Filter) *Chain {
 		c.filters = append(c.filters, f)
 		c.labels = append(c.labels, label{name: "unnamed", typ: "unknown"})
 		if fin, ok := f.(Finisher); ok {
-			c.finishers = append(c.finishers, fin)
+			c.finishers = append(c.finishers, finisher{f: fin, at: len(c.filters) - 1})
 		}
 		if r, ok := f.(ResponseHeadFilter); ok {
 			c.responders = append(c.responders, responder{f: r, at: len(c.filters) - 1})
@@ -76,6 +82,7 @@ func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
 		return Continue, 0
 	}
 	for at = from; at < len(c.filters); at++ {
+		x.cur = at
 		if v = c.filters[at].Request(x); v != Continue {
 			break
 		}
@@ -107,6 +114,7 @@ func (c *Chain) ResponseHead(x *Exchange, upto int, status int, headers []http1.
 		if rf.at >= upto {
 			continue
 		}
+		x.cur = rf.at
 		if v = rf.f.ResponseHead(x, r); v == Respond && !local {
 			if !x.reply {
 				c.labels[rf.at].count(x.Status, x.Message)
@@ -160,7 +168,8 @@ func (c *Chain) Finish(x *Exchange) {
 		return
 	}
 	for _, f := range c.finishers {
-		f.Finish(x)
+		x.cur = f.at
+		f.f.Finish(x)
 	}
 }
 

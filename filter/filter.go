@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/router"
@@ -53,8 +54,9 @@ type Finisher interface {
 type Parker interface {
 	// Park returns the function that resumes the request. It may be called
 	// from any goroutine, at most once; calling it after the client left is
-	// harmless.
-	Park() (resume func())
+	// harmless. Unresumed after timeout (the engine's default when 0), the
+	// request is answered 503 with msg (a default when "").
+	Park(timeout time.Duration, msg string) (resume func())
 }
 
 // Exchange is the per-request state filters read and write. The engine owns
@@ -108,6 +110,11 @@ type Exchange struct {
 	replyHeaders []byte
 	replyBody    []byte
 
+	// Per-filter state (see State): slots[i] is filter i's; cur is the
+	// filter the chain is running.
+	slots []Slot
+	cur   int
+
 	// Response phase (response.go).
 	resp       Response
 	respRemove []string
@@ -133,7 +140,9 @@ func (r *RateLimit) Offer(limit, remaining, reset int64, headers bool) {
 
 // Reset clears x for the next request, keeping buffer capacity. Engine only.
 func (x *Exchange) Reset(p Parker) {
+	clear(x.slots[:cap(x.slots)]) // drop what filters kept; zero slots for the next request
 	*x = Exchange{
+		slots:       x.slots[:0],
 		upHeaders:   x.upHeaders[:0],
 		respHeaders: x.respHeaders[:0],
 		strip:       x.strip[:0],
@@ -181,7 +190,37 @@ func AppendHeader(b []byte, name string, value []byte) []byte {
 }
 
 // Park suspends the request (see Parker); the filter must return Pause.
-func (x *Exchange) Park() (resume func()) { return x.parker.Park() }
+// timeout is how long the filter's work may take (0: the engine's default,
+// 10 s), msg the error message the client gets with a 503 if the request
+// is not resumed in time (a constant; "": a generic one). The filter's
+// State survives the pause; Request runs again, from this filter, on
+// resume.
+func (x *Exchange) Park(timeout time.Duration, msg string) (resume func()) {
+	return x.parker.Park(timeout, msg)
+}
+
+// Slot is a filter's per-request state (see Exchange.State). Both fields
+// are zero at the start of every request.
+type Slot struct {
+	N uint64 // a counter or flags, without allocating
+	V any    // anything else; a pointer the filter pools avoids an allocation
+}
+
+// State returns the calling filter's slot for this request: what it
+// learnt in Request (before a Pause, say) for its later calls (Request
+// again on resume, ResponseHead, Finish), without a map keyed by request.
+// Only inside the filter's own methods: the slot is found by the filter
+// the chain is running. Cleared when the request ends.
+func (x *Exchange) State() *Slot {
+	if x.cur >= len(x.slots) {
+		if x.cur < cap(x.slots) {
+			x.slots = x.slots[:x.cur+1] // zeroed by Reset
+		} else {
+			x.slots = append(x.slots, make([]Slot, x.cur+1-len(x.slots))...)
+		}
+	}
+	return &x.slots[x.cur]
+}
 
 // AddUpstreamHeader adds a header to the request sent upstream.
 func (x *Exchange) AddUpstreamHeader(name string, value []byte) {

@@ -149,9 +149,3 @@ func TestResponsePhaseOnGatewayError(t *testing.T) {
 		t.Fatalf("headers %v", resp.Header)
 	}
 }
-
-// BenchmarkProxyResponsePhase is the round trip with a response-phase
-// filter that adds, sets and removes headers: it must not allocate.
-func BenchmarkProxyResponsePhase(b *testing.B) {
-	benchmarkProxy(b, "middleware:\n  a: {type: test_resp}", "    middleware: [a]\n", "")
-}

@@ -18,7 +18,9 @@ import (
 // It may add, set and remove headers through resp, and, on an upstream's
 // response only, replace the response: returning x.Reply or x.Reject
 // drops the upstream's (its connection is closed, its body unread), and
-// the filters before it in route order then see the local answer. On a
+// the filters before it in route order then see the local answer; header
+// changes made by the filters that ran before it (later in route order)
+// stay on that answer, as they do on any local answer. On a
 // local answer the verdict is ignored (Continue is expected). It must not
 // Pause. x.Req is nil by then (its views are gone); Method and Path stay
 // valid, and x.State keeps what Request learnt. Any loop; must not block.

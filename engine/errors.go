@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/http1"
@@ -16,6 +15,48 @@ var dates http1.DateCache
 // the response, for when the rest of the client's stream cannot be trusted
 // or was not read. Loop only.
 func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose bool) {
+	var body [256]byte
+	ex.respondLocal(status, jsonContentType, appendErrorBody(body[:0], ex, msg), allow, mustClose)
+}
+
+// appendErrorResponse writes a whole JSON error response to b.
+func appendErrorResponse(b []byte, ex *exchange, status int, msg string, allow []byte, keepAlive bool) []byte {
+	var body [256]byte
+	return appendLocalResponse(b, ex, status, jsonContentType, appendErrorBody(body[:0], ex, msg), allow, keepAlive)
+}
+
+// appendErrorBody writes the JSON error document.
+func appendErrorBody(b []byte, ex *exchange, msg string) []byte {
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"request_id":`...)
+	b = appendJSONString(b, ex.requestID())
+	return append(b, "}\n"...)
+}
+
+var jsonContentType = []byte("Content-Type: application/json\r\n")
+
+// respondFiltered answers with a filter's Respond verdict: what it gave
+// Exchange.Reply, or the JSON error of Exchange.Reject. A reply status
+// that is not final is the filter's bug: the client gets a 500, not a
+// response it would wait past. Loop only.
+func (ex *exchange) respondFiltered(mustClose bool) {
+	x := &ex.fx
+	headers, body, ok := x.LocalReply()
+	switch {
+	case !ok:
+		ex.respondError(x.Status, x.Message, nil, mustClose)
+	case x.Status < 200 || x.Status > 599:
+		ex.respondError(500, "internal error", nil, mustClose)
+	default:
+		ex.respondLocal(x.Status, headers, body, nil, mustClose)
+	}
+}
+
+// respondLocal writes a whole response of the gateway's own (an error or a
+// filter's reply) and ends the exchange; see respondError for mustClose.
+// Loop only.
+func (ex *exchange) respondLocal(status int, headers, body, allow []byte, mustClose bool) {
 	cl := ex.cl
 	lp := cl.lp
 	owned := cl.ex == ex // false for a parse error answered before any exchange began
@@ -26,9 +67,15 @@ func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose
 		}
 		return
 	}
+	if owned && ex.ranTo > 0 {
+		// The filters that saw the request see the answer (response.go);
+		// once, whichever way the exchange ends.
+		ex.chain.ResponseHead(&ex.fx, ex.ranTo, status, nil, true)
+		ex.ranTo = 0
+	}
 	keepAlive := ex.keepAlive && !mustClose && !lp.e.draining.Load()
 	ex.fx.Status = status
-	lp.out = appendErrorResponse(lp.out[:0], ex, status, msg, allow, keepAlive)
+	lp.out = appendLocalResponse(lp.out[:0], ex, status, headers, body, allow, keepAlive)
 	ex.wrote = true
 	ex.bytesOut += int64(len(lp.out))
 	_, _ = cl.c.Write(lp.out)
@@ -40,21 +87,23 @@ func (ex *exchange) respondError(status int, msg string, allow []byte, mustClose
 	cl.finished(keepAlive)
 }
 
-// appendErrorResponse writes a whole JSON error response to b.
-func appendErrorResponse(b []byte, ex *exchange, status int, msg string, allow []byte, keepAlive bool) []byte {
-	var body [256]byte
-	bb := append(body[:0], `{"error":`...)
-	bb = appendJSONString(bb, msg)
-	bb = append(bb, `,"request_id":`...)
-	bb = appendJSONString(bb, ex.requestID())
-	bb = append(bb, "}\n"...)
-
+// appendLocalResponse writes a whole local response to b: our status line,
+// Date, headers, the Content-Length we vouch for, the request ID, the
+// connection header, and the body unless the status or a HEAD forbids one
+// (the one body guard for local answers; RFC 9110 §6.4.1).
+func appendLocalResponse(b []byte, ex *exchange, status int, headers, body, allow []byte, keepAlive bool) []byte {
 	b = http1.AppendStatusLine(b, 1, status)
 	b = append(b, "Date: "...)
 	b = append(b, dates.Get(time.Unix(0, ex.cl.lp.e.clock()))...)
-	b = append(b, "\r\nContent-Type: application/json\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(bb)), 10)
-	b = append(b, "\r\nX-Request-ID: "...)
+	b = append(b, "\r\n"...)
+	b = ex.fx.AppendLinesExcept(b, headers)
+	if status != 204 && status != 304 {
+		// HEAD's Content-Length describes the body a GET would get; a 204
+		// must not carry one, and a 304's would describe a representation
+		// we do not have (RFC 9110 §8.6).
+		b = appendContentLength(b, int64(len(body)))
+	}
+	b = append(b, "X-Request-ID: "...)
 	b = append(b, ex.requestID()...)
 	b = append(b, "\r\n"...)
 	b = append(b, ex.fx.ResponseHeaders()...)
@@ -70,8 +119,8 @@ func appendErrorResponse(b []byte, ex *exchange, status int, msg string, allow [
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
 	b = append(b, "\r\n"...)
-	if !ex.headReq {
-		b = append(b, bb...)
+	if !ex.headReq && status != 204 && status != 304 {
+		b = append(b, body...)
 	}
 	return b
 }

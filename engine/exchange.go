@@ -71,10 +71,13 @@ type exchange struct {
 	// Middleware state (see filters.go).
 	fx      filter.Exchange
 	chain   *filter.Chain
-	chainAt int    // the filter a paused chain resumes at
-	paused  bool   // a filter parked the request; its head is still unread
-	gen     uint32 // bumped on release, so a late resume finds a stranger
-	keep    []byte // method and path copied for Finish
+	chainAt int           // the filter a paused chain resumes at
+	ranTo   int           // filters [0, ranTo) ran Request to Continue: the response phase runs over them
+	paused  bool          // a filter parked the request; its head is still unread
+	parkFor time.Duration // the parking filter's timeout (0: parkTimeout)
+	parkMsg string        // and its 503 message ("": parkMessage)
+	gen     uint32        // bumped on release, so a late resume finds a stranger
+	keep    []byte        // method and path copied for Finish
 
 	// Balancing state (see balance.go).
 	hashKey         uint64        // consistent-hash key
@@ -225,6 +228,7 @@ func (ex *exchange) dispatch(n, from int) {
 	lp := cl.lp
 	if ex.chain != nil {
 		v, at := ex.chain.Run(&ex.fx, from)
+		ex.ranTo = at
 		if v == filter.Pause {
 			ex.park(at)
 			return
@@ -233,7 +237,7 @@ func (ex *exchange) dispatch(n, from int) {
 		if v == filter.Respond {
 			_, _ = cl.c.Discard(n)
 			// An unread body leaves the stream at an unknown point.
-			ex.respondError(ex.fx.Status, ex.fx.Message, nil, !ex.reqDone)
+			ex.respondFiltered(!ex.reqDone)
 			return
 		}
 	}

@@ -12,10 +12,13 @@ import (
 	"github.com/sluicehq/sluice/http1"
 )
 
-// parkTimeout bounds how long a filter may hold a request parked (a JWKS
-// fetch has its own, shorter timeout); past it the client gets a 503
-// rather than waiting on a resume that may never come.
+// parkTimeout bounds how long a filter may hold a request parked when it
+// named no timeout of its own; past it the client gets a 503 rather than
+// waiting on a resume that may never come.
 const parkTimeout = 10 * time.Second
+
+// parkMessage is the 503's message when the parking filter named none.
+const parkMessage = "middleware did not finish in time"
 
 // startFilters fills in what the route's filters see of the request.
 // Loop only.
@@ -34,12 +37,12 @@ func (ex *exchange) startFilters(req *http1.Request, norm []byte) {
 }
 
 // keepForFinish copies the request's method and path out of the loop's
-// buffers when a filter wants them in Finish (they die with this
+// buffers when a filter wants them in Finish or ResponseHead (they die with this
 // callback), and drops the other request views. Loop only.
 func (ex *exchange) keepForFinish() {
 	x := &ex.fx
 	x.Req, x.Params = nil, nil
-	if !ex.chain.HasFinishers() {
+	if !ex.chain.HasFinishers() && !ex.chain.HasResponders() {
 		x.Method, x.Path = nil, nil
 		return
 	}
@@ -57,10 +60,12 @@ func (ex *exchange) finish() {
 }
 
 // Park implements filter.Parker: the request waits, head unread, until the
-// returned function resumes it on this loop. Any goroutine may call that
+// returned function resumes it on this loop, or until timeout, when the
+// client gets a 503 with msg. Any goroutine may call the returned
 // function; only the first call counts, and a call after the client left
-// (the exchange was recycled) does nothing.
-func (ex *exchange) Park() func() {
+// (the exchange was recycled) does nothing. Loop only (Park itself).
+func (ex *exchange) Park(timeout time.Duration, msg string) func() {
+	ex.parkFor, ex.parkMsg = timeout, msg
 	lp, gen := ex.cl.lp, ex.gen
 	var once atomic.Bool
 	return func() {
@@ -79,7 +84,11 @@ func (ex *exchange) Park() func() {
 // park suspends the chain at filter at. Loop only.
 func (ex *exchange) park(at int) {
 	ex.paused, ex.chainAt = true, at
-	ex.deadline = ex.cl.lp.e.clock() + int64(parkTimeout)
+	d := ex.parkFor
+	if d <= 0 {
+		d = parkTimeout
+	}
+	ex.deadline = ex.cl.lp.e.clock() + int64(d)
 	ex.keepForFinish() // the request's views die with this callback
 }
 
@@ -129,7 +138,11 @@ func (ex *exchange) reread() (int, bool) {
 func (ex *exchange) sweepParked(now int64) {
 	if now >= ex.deadline {
 		ex.paused = false
-		ex.respondError(503, "request could not be authorized in time", nil, true)
+		msg := ex.parkMsg
+		if msg == "" {
+			msg = parkMessage
+		}
+		ex.respondError(503, msg, nil, true)
 	}
 }
 

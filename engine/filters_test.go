@@ -66,7 +66,7 @@ func (f *parkFilter) Request(x *filter.Exchange) filter.Verdict {
 	f.parked[id] = true
 	var d time.Duration
 	fmt.Sscan(string(ms), &d)
-	resume := x.Park()
+	resume := x.Park(0, "")
 	time.AfterFunc(d*time.Millisecond, func() { resume(); parkResumes.Add(1) })
 	return filter.Pause
 }

@@ -91,12 +91,15 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 	r := &ex.resp
 	b = appendRelayedStatus(b, r)
 	named := connectionNamesOthers(r.Headers)
+	removes := ex.fx.RemovesResponseHeaders()
 	var vias int
 	for _, h := range r.Headers {
 		switch {
 		case http1.IsHopByHop(h.Name), http1.EqualFold(h.Name, "Content-Length"):
 			continue
 		case named && inConnection(r.Headers, h.Name):
+			continue
+		case removes && ex.fx.ResponseRemoved(h.Name): // a ResponseHead filter's Remove
 			continue
 		case http1.EqualFold(h.Name, "Via"):
 			vias++

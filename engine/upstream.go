@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/upstream"
 )
@@ -253,6 +254,20 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		// the Transfer-Encoding header, which is hop-by-hop; refuse instead.
 		ex.upstreamBroken(errBadTransferCoding)
 		return false
+	}
+	if ex.chain.HasResponders() && ex.ranTo > 0 {
+		v, at := ex.chain.ResponseHead(&ex.fx, ex.ranTo, ex.resp.Status, ex.resp.Headers, false)
+		if v == filter.Respond {
+			// A filter replaces the upstream's response: its body stays
+			// unread, so its connection cannot be reused.
+			ex.ranTo = at
+			ex.up = nil
+			up.ex = nil
+			up.discard()
+			ex.respondFiltered(!ex.reqDone)
+			return false
+		}
+		ex.ranTo = 0 // the phase ran; a later failure must not run it again
 	}
 	ex.dechunk = ex.respFrame == http1.FramingChunked && ex.clientMinor == 0
 	// A chunked body is re-chunked for HTTP/1.1 clients (our size lines, no

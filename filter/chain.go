@@ -9,14 +9,28 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/http1"
 )
 
 // Chain is a route's compiled middleware, in the route's order. It is
 // immutable and shared by every loop.
 type Chain struct {
-	filters   []Filter
-	finishers []Finisher
-	labels    []label // per filter, for the rejection metric
+	filters    []Filter
+	finishers  []finisher
+	responders []responder // in route order
+	labels     []label     // per filter, for the rejection metric
+}
+
+// finisher is a Finisher and its index in the chain.
+type finisher struct {
+	f  Finisher
+	at int
+}
+
+// responder is a ResponseHeadFilter and its index in the chain.
+type responder struct {
+	f  ResponseHeadFilter
+	at int
 }
 
 // label names a filter in metrics and counts its rejections by reason.
@@ -41,7 +55,10 @@ func NewChain(fs ...Filter) *Chain {
 		c.filters = append(c.filters, f)
 		c.labels = append(c.labels, label{name: "unnamed", typ: "unknown"})
 		if fin, ok := f.(Finisher); ok {
-			c.finishers = append(c.finishers, fin)
+			c.finishers = append(c.finishers, finisher{f: fin, at: len(c.filters) - 1})
+		}
+		if r, ok := f.(ResponseHeadFilter); ok {
+			c.responders = append(c.responders, responder{f: r, at: len(c.filters) - 1})
 		}
 	}
 	return c
@@ -65,11 +82,12 @@ func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
 		return Continue, 0
 	}
 	for at = from; at < len(c.filters); at++ {
+		x.cur = at
 		if v = c.filters[at].Request(x); v != Continue {
 			break
 		}
 	}
-	if v == Respond {
+	if v == Respond && !x.reply { // a Reply is an answer, not a rejection
 		c.labels[at].count(x.Status, x.Message)
 	}
 	if v != Pause {
@@ -77,6 +95,39 @@ func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
 	}
 	return v, at
 }
+
+// ResponseHead runs the response phase (see ResponseHeadFilter) in reverse
+// route order over the filters before index upto, the ones whose Request
+// ran to Continue. headers are an upstream's (nil and local true for the
+// gateway's own answer). On an upstream's response a filter may replace
+// it: the verdict is then Respond and at is that filter, so the local
+// answer runs the phase again over the filters before at. Any loop.
+func (c *Chain) ResponseHead(x *Exchange, upto int, status int, headers []http1.Header, local bool) (v Verdict, at int) {
+	if c == nil {
+		return Continue, 0
+	}
+	r := &x.resp
+	*r = Response{Status: status, Local: local, Headers: headers, x: x}
+	defer func() { r.Headers = nil }() // the views die with the caller's callback
+	for i := len(c.responders) - 1; i >= 0; i-- {
+		rf := c.responders[i]
+		if rf.at >= upto {
+			continue
+		}
+		x.cur = rf.at
+		if v = rf.f.ResponseHead(x, r); v == Respond && !local {
+			if !x.reply {
+				c.labels[rf.at].count(x.Status, x.Message)
+			}
+			return Respond, rf.at
+		}
+	}
+	return Continue, 0
+}
+
+// HasResponders reports whether a filter has a response phase, so the
+// engine skips it, and keeps no request copies for it, when none has.
+func (c *Chain) HasResponders() bool { return c != nil && len(c.responders) > 0 }
 
 // Label names filter i (its middleware instance and type) in the rejection
 // metric. Call it while building the chain, before any request runs.
@@ -117,7 +168,8 @@ func (c *Chain) Finish(x *Exchange) {
 		return
 	}
 	for _, f := range c.finishers {
-		f.Finish(x)
+		x.cur = f.at
+		f.f.Finish(x)
 	}
 }
 

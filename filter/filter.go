@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/router"
@@ -24,8 +25,9 @@ type Verdict uint8
 const (
 	// Continue passes the request to the next filter, then upstream.
 	Continue Verdict = iota
-	// Respond ends the request with the gateway's JSON error: Exchange.Status
-	// and Exchange.Message, plus any response headers the filters added.
+	// Respond ends the request with a local answer: the gateway's JSON
+	// error (Exchange.Reject: Status and Message) or the filter's own reply
+	// (Exchange.Reply), plus any response headers the filters added.
 	Respond
 	// Pause stops the chain until the filter calls the function Park gave
 	// it; the chain then runs again from the same filter.
@@ -52,8 +54,9 @@ type Finisher interface {
 type Parker interface {
 	// Park returns the function that resumes the request. It may be called
 	// from any goroutine, at most once; calling it after the client left is
-	// harmless.
-	Park() (resume func())
+	// harmless. Unresumed after timeout (the engine's default when 0), the
+	// request is answered 503 with msg (a default when "").
+	Park(timeout time.Duration, msg string) (resume func())
 }
 
 // Exchange is the per-request state filters read and write. The engine owns
@@ -101,6 +104,20 @@ type Exchange struct {
 	respHeaders []byte
 	strip       []string
 	parker      Parker
+
+	// A Reply (reply false: a Reject, rendered as the JSON error).
+	reply        bool
+	replyHeaders []byte
+	replyBody    []byte
+
+	// Per-filter state (see State): slots[i] is filter i's; cur is the
+	// filter the chain is running.
+	slots []Slot
+	cur   int
+
+	// Response phase (response.go).
+	resp       Response
+	respRemove []string
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -123,22 +140,87 @@ func (r *RateLimit) Offer(limit, remaining, reset int64, headers bool) {
 
 // Reset clears x for the next request, keeping buffer capacity. Engine only.
 func (x *Exchange) Reset(p Parker) {
+	clear(x.slots[:cap(x.slots)]) // drop what filters kept; zero slots for the next request
 	*x = Exchange{
+		slots:       x.slots[:0],
 		upHeaders:   x.upHeaders[:0],
 		respHeaders: x.respHeaders[:0],
 		strip:       x.strip[:0],
+		respRemove:  x.respRemove[:0],
 		parker:      p,
 	}
 }
 
-// Reject sets the status and message of a Respond verdict and returns it.
+// Reject sets the status and message of a Respond verdict answered with
+// the gateway's JSON error ({"error":msg,"request_id":...}) and returns it.
 func (x *Exchange) Reject(status int, msg string) Verdict {
 	x.Status, x.Message = status, msg
+	x.reply, x.replyHeaders, x.replyBody = false, nil, nil
 	return Respond
 }
 
+// Reply answers the request locally with status, header lines and body,
+// and returns the Respond verdict to give. headers are complete lines
+// ("Name: value\r\n", see AppendHeader), Content-Type included when
+// there is a body; the gateway writes Date, Content-Length, X-Request-ID
+// and Connection itself, so headers must not carry them. A 204 or 304
+// reply, and any reply to HEAD, goes without its body (Content-Length
+// still describes it for HEAD). status must be a final status (200-599);
+// anything else is a filter bug and answers 500.
+//
+// headers and body are read until the reply is written, later than the
+// filter method returns, and never modified: a filter that precomputes
+// them once (at Build) replies without allocating.
+func (x *Exchange) Reply(status int, headers, body []byte) Verdict {
+	x.Status, x.Message = status, ""
+	x.reply, x.replyHeaders, x.replyBody = true, headers, body
+	return Respond
+}
+
+// LocalReply returns what Reply was given; ok is false when the Respond
+// verdict came from Reject (the JSON error). Engine only.
+func (x *Exchange) LocalReply() (headers, body []byte, ok bool) {
+	return x.replyHeaders, x.replyBody, x.reply
+}
+
+// AppendHeader appends the header line "name: value\r\n" to b, the form
+// Reply takes its headers in.
+func AppendHeader(b []byte, name string, value []byte) []byte {
+	return appendHeader(b, name, value)
+}
+
 // Park suspends the request (see Parker); the filter must return Pause.
-func (x *Exchange) Park() (resume func()) { return x.parker.Park() }
+// timeout is how long the filter's work may take (0: the engine's default,
+// 10 s), msg the error message the client gets with a 503 if the request
+// is not resumed in time (a constant; "": a generic one). The filter's
+// State survives the pause; Request runs again, from this filter, on
+// resume.
+func (x *Exchange) Park(timeout time.Duration, msg string) (resume func()) {
+	return x.parker.Park(timeout, msg)
+}
+
+// Slot is a filter's per-request state (see Exchange.State). Both fields
+// are zero at the start of every request.
+type Slot struct {
+	N uint64 // a counter or flags, without allocating
+	V any    // anything else; a pointer the filter pools avoids an allocation
+}
+
+// State returns the calling filter's slot for this request: what it
+// learnt in Request (before a Pause, say) for its later calls (Request
+// again on resume, ResponseHead, Finish), without a map keyed by request.
+// Only inside the filter's own methods: the slot is found by the filter
+// the chain is running. Cleared when the request ends.
+func (x *Exchange) State() *Slot {
+	if x.cur >= len(x.slots) {
+		if x.cur < cap(x.slots) {
+			x.slots = x.slots[:x.cur+1] // zeroed by Reset
+		} else {
+			x.slots = append(x.slots, make([]Slot, x.cur+1-len(x.slots))...)
+		}
+	}
+	return &x.slots[x.cur]
+}
 
 // AddUpstreamHeader adds a header to the request sent upstream.
 func (x *Exchange) AddUpstreamHeader(name string, value []byte) {

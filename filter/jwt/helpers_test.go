@@ -150,7 +150,7 @@ type parker struct {
 
 func newParker() *parker { return &parker{resumed: make(chan struct{}, 16)} }
 
-func (p *parker) Park() func() {
+func (p *parker) Park(time.Duration, string) func() {
 	p.parks.Add(1)
 	return func() {
 		p.resumes.Add(1)

@@ -244,7 +244,7 @@ func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 			// Park while the key set is fetched (again); when resumed,
 			// Request runs anew and, if the kid is still unknown, Await
 			// is refused by the rate limit and the token is invalid.
-			if f.jwks != nil && errors.Is(err, auth.ErrUnknownKey) && f.jwks.Await(x.Park) {
+			if f.jwks != nil && errors.Is(err, auth.ErrUnknownKey) && f.jwks.Await(func() func() { return x.Park(0, msgKeysLate) }) {
 				return filter.Pause
 			}
 			f.rejected(x, verifyReason(err), err)
@@ -305,6 +305,10 @@ func (f *Filter) Close() error {
 // ProvidesClaims implements filter.ClaimsProvider: a jwt filter sets
 // Exchange.Claims, so a require filter may follow it.
 func (f *Filter) ProvidesClaims() bool { return true }
+
+// msgKeysLate is the 503's message when a request parked for a key set
+// fetch is not resumed in time (the engine's default park timeout).
+const msgKeysLate = "request could not be authorized in time"
 
 type tokenState uint8
 

@@ -219,7 +219,7 @@ func (s *search) try(l *leaf) bool {
 	fallback, refused := -1, false
 	for i := range l.routes {
 		r := &l.routes[i]
-		if !s.headersMatch(r.headers) || !s.versionMatch(r.acceptVersion) {
+		if !s.headersMatch(r.headers) || r.acceptVersion != "" && !s.versionMatch(r.acceptVersion) {
 			continue
 		}
 		if r.methods&s.bit != 0 {

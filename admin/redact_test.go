@@ -130,7 +130,7 @@ routes:
 		`"server":{"loops":0,"reuseport":true`, `"drain_timeout":"30s"`, `"max_body_bytes":"10MiB"`,
 		`"targets":[{"url":"http://127.0.0.1:9001","weight":1}]`,
 		`"rl":{"type":"rate_limit","key":"ip","rate":10,"per":"1s"`,
-		`"routes":[{"name":"r","match":{"path":"/x","methods":[],"method_fallthrough":false,"host":"","headers":{}},"cluster":"a"`,
+		`"routes":[{"name":"r","match":{"path":"/x","methods":[],"method_fallthrough":false,"host":"","headers":{},"accept_version":""},"cluster":"a"`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("tree lacks %s:\n%s", want, s)

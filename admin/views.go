@@ -45,6 +45,9 @@ type matchView struct {
 	// "[redacted]" as in /config (a route may match on a shared secret
 	// header under any name).
 	Headers object `json:"headers,omitempty"`
+	// AcceptVersion is the API version the Accept header must ask for;
+	// omitted when the route has no such condition.
+	AcceptVersion string `json:"accept_version,omitempty"`
 }
 
 func routeViews(c *config.Config) []routeView {
@@ -53,7 +56,7 @@ func routeViews(c *config.Config) []routeView {
 		if r == nil {
 			continue
 		}
-		m := matchView{Path: r.Match.Path, Methods: orEmpty(r.Match.Methods), Host: r.Match.Host}
+		m := matchView{Path: r.Match.Path, Methods: orEmpty(r.Match.Methods), Host: r.Match.Host, AcceptVersion: r.Match.AcceptVersion}
 		for _, name := range slices.Sorted(maps.Keys(r.Match.Headers)) {
 			m.Headers = append(m.Headers, member{name, r.Match.Headers[name]})
 		}

@@ -231,6 +231,26 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`9:40 routes[1].match: matches the same requests as routes[0] "users", line 6`},
 		},
 		{
+			// accept_version is canonical decimal digits; a bare number is
+			// not coerced; versions at one path differ, or the route is dead;
+			// an unversioned route beside versioned ones is the default, not
+			// a duplicate.
+			name: "accept_version",
+			src: minimal + `  - {name: v2, cluster: users, match: {path: /v, accept_version: "2"}}
+  - {name: v2b, cluster: users, match: {path: /v, accept_version: "2"}}
+  - {name: dflt, cluster: users, match: {path: /v}}
+  - {name: bad, cluster: users, match: {path: /b, accept_version: "v2"}}
+  - {name: zero, cluster: users, match: {path: /z, accept_version: "02"}}
+  - {name: num, cluster: users, match: {path: /n, accept_version: 3}}
+`,
+			want: []string{
+				`10:40 routes[2].match: matches the same requests as routes[1] "v2", line 9`,
+				`12:67 routes[4].match.accept_version: accept_version "v2" must be 1 to 9 decimal digits`,
+				`13:68 routes[5].match.accept_version: accept_version "02" must be 1 to 9 decimal digits`,
+				`14:67 routes[6].match.accept_version: expected a string, got an integer 3`,
+			},
+		},
+		{
 			// Methods must be HTTP tokens and listed once (after upper-casing).
 			name: "bad methods",
 			src:  minimal + "  - {name: m, cluster: users, match: {path: /m, methods: [GET, \"GE T\", get]}}\n",

@@ -365,6 +365,14 @@ type Match struct {
 	Host string `yaml:"host"`
 	// Headers must all be present with exactly these values. Default none.
 	Headers map[string]string `yaml:"headers"`
+	// AcceptVersion (yaml `accept_version`) requires the Accept header to
+	// ask for this API version: 1 to 9 decimal digits without a leading
+	// zero ("2"), matched against the preferred media range naming one as
+	// "application/vnd.<name>.v<N>+<suffix>" or with a "version=<N>"
+	// parameter; q=0 and malformed ranges are ignored. A route at the same
+	// host and path without it is tried after it: the default version.
+	// Default "": no condition.
+	AcceptVersion string `yaml:"accept_version"`
 }
 
 // Middleware is one named middleware instance. Its settings belong to its

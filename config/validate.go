@@ -439,6 +439,9 @@ func (k *checker) match(p string, m *Match) (pathOK bool) {
 			k.errf(hp, "header value contains a control character")
 		}
 	}
+	if v := m.AcceptVersion; v != "" && (len(v) > 9 || strings.Trim(v, "0123456789") != "" || len(v) > 1 && v[0] == '0') {
+		k.errf(p+".accept_version", "accept_version %q must be 1 to 9 decimal digits without a leading zero, as in \"2\" (requests for v02 ask for 2)", v)
+	}
 	return pathOK
 }
 
@@ -482,7 +485,7 @@ func parsePort(s string) (int, bool) {
 
 // routeShape is what two routes must share to match exactly the same
 // requests: the path with parameter names dropped (":id" and ":name" match
-// the same segments), the host and the header conditions.
+// the same segments), the host, the header conditions and accept_version.
 func routeShape(m *Match) string {
 	var b strings.Builder
 	for i, seg := range strings.Split(m.Path, "/") {
@@ -498,6 +501,7 @@ func routeShape(m *Match) string {
 	for _, h := range slices.Sorted(maps.Keys(m.Headers)) {
 		b.WriteString("\x00" + strings.ToLower(h) + ":" + m.Headers[h])
 	}
+	b.WriteString("\x00accept_version:" + m.AcceptVersion)
 	return b.String()
 }
 

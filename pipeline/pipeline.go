@@ -213,6 +213,8 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 			Headers: rc.Match.Headers,
 			Value:   i,
 
+			AcceptVersion: rc.Match.AcceptVersion,
+
 			MethodFallthrough: rc.Match.MethodFallthrough,
 		}
 		if err := s.Router.Add(spec); err != nil {

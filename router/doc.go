@@ -68,12 +68,18 @@
 // search go on instead, so the same request picks the second route. Each
 // trie node is visited at most once per Match.
 //
-// Among the routes of one pattern, routes with header conditions are tried
-// before routes without, more conditions first, and routes with equally many
-// conditions in the order they were added. A route matches when all its
-// header conditions hold and it accepts the method. A route without methods
-// accepts every method, so a path that has one (with matching headers) never
-// yields 405.
+// Among the routes of one pattern, routes with conditions (each header one,
+// an AcceptVersion one) are tried before routes without, more conditions
+// first, and routes with equally many conditions in the order they were
+// added. A route matches when all its conditions hold and it accepts the
+// method. A route without methods accepts every method, so a path that has
+// one (with matching conditions) never yields 405. This ordering is what
+// makes API versioning work: routes with an AcceptVersion (or a version
+// header) at one pattern are tried first, and the route there without one
+// is the default version, serving requests that ask for none, for one no
+// route serves, or with an Accept header that names no readable version.
+// The Accept header is read once per Match, on the first route that needs
+// it, without allocating.
 //
 // HEAD: a route that lists GET also accepts HEAD, as net/http does; an
 // upstream that serves GET answers HEAD with the same headers. A route that

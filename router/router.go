@@ -87,7 +87,10 @@ func (r *Router) Add(s Spec) error {
 	if err != nil {
 		return fmt.Errorf("router: route %s: %w: %v", desc, ErrInvalidRoute, err)
 	}
-	rt := route{value: s.Value, headers: hs, describe: desc, fallThrough: s.MethodFallthrough}
+	if err := checkAcceptVersion(s.AcceptVersion); err != nil {
+		return fmt.Errorf("router: route %s: %w: %v", desc, ErrInvalidRoute, err)
+	}
+	rt := route{value: s.Value, headers: hs, acceptVersion: s.AcceptVersion, describe: desc, fallThrough: s.MethodFallthrough}
 	if len(s.Methods) == 0 {
 		rt.methods = anyMethod
 	}
@@ -118,15 +121,17 @@ func (r *Router) Add(s Spec) error {
 	}
 	l := end.leaf
 	for _, o := range l.routes {
-		if sameHeaders(o.headers, rt.headers) && o.methods&rt.methods != 0 {
-			return fmt.Errorf("router: route %s: %w: same host, path, headers and overlapping methods as route %s", desc, ErrDuplicateRoute, o.describe)
+		if sameHeaders(o.headers, rt.headers) && o.acceptVersion == rt.acceptVersion && o.methods&rt.methods != 0 {
+			return fmt.Errorf("router: route %s: %w: same host, path, headers, accept_version and overlapping methods as route %s", desc, ErrDuplicateRoute, o.describe)
 		}
 	}
-	// Keep routes ordered by number of header conditions, descending, and
-	// in configuration order among equals: insert after the last route with
-	// at least as many conditions.
+	// Keep routes ordered by number of conditions, descending, and in
+	// configuration order among equals: insert after the last route with at
+	// least as many conditions. So a route with a header or accept_version
+	// condition is tried before a route at the same pattern without one,
+	// which thereby serves as the default version.
 	at := len(l.routes)
-	for at > 0 && len(l.routes[at-1].headers) < len(rt.headers) {
+	for at > 0 && l.routes[at-1].conditions() < rt.conditions() {
 		at--
 	}
 	l.routes = append(l.routes, route{})
@@ -157,10 +162,20 @@ func (r *Router) tierFor(kind hostKind, key string) *tier {
 	return t
 }
 
+// conditions counts a route's header conditions plus one for an
+// accept_version, the key that orders the routes of a leaf.
+func (rt *route) conditions() int {
+	n := len(rt.headers)
+	if rt.acceptVersion != "" {
+		n++
+	}
+	return n
+}
+
 // Match finds the route for a request. path must already be normalised (see
 // Normalize); host is the Host header (a port and trailing dot are ignored);
-// h may be nil when no route has header conditions, and routes with header
-// conditions then never match.
+// h may be nil when no route has header or accept_version conditions, and
+// routes with such conditions then never match.
 //
 // On Found it returns the route's Value and fills ps with the captured
 // parameters (views into path). On MethodNotAllowed it returns -1 and the
@@ -212,7 +227,7 @@ func (r *Router) Match(host, method, path []byte, h HeaderSource, ps *Params) (v
 // would route a request for api.example.com to a catch-all backend just
 // because it used another method.
 func (r *Router) run(s *search, t *tier, path []byte) (Result, []byte) {
-	s.mask, s.stop = 0, false
+	s.mask, s.stop = 0, false // s.ver stays: the Accept header is the same in every tier
 	if s.walk(&t.root, path) {
 		return Found, nil
 	}

@@ -131,6 +131,26 @@ func BenchmarkMatchHeaders(b *testing.B) {
 	}
 }
 
+// BenchmarkMatchAcceptVersion reads a realistic Accept value with three
+// ranges, the versioned one not first, against three versions and a default.
+func BenchmarkMatchAcceptVersion(b *testing.B) {
+	r := build(b, []Spec{
+		{Path: "/api/*", Value: 0},
+		{Path: "/api/*", AcceptVersion: "1", Value: 1},
+		{Path: "/api/*", AcceptVersion: "2", Value: 2},
+		{Path: "/api/*", AcceptVersion: "3", Value: 3},
+	})
+	var h HeaderSource = &oneHeader{name: "Accept", value: []byte("text/html;q=0.8, application/vnd.example.v2+json; q=0.9, */*;q=0.1")}
+	p, m := []byte("/api/things/1"), []byte("GET")
+	var ps Params
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, _, _ := r.Match(nil, m, p, h, &ps); v != 2 {
+			b.Fatal(v)
+		}
+	}
+}
+
 func BenchmarkNormalize(b *testing.B) {
 	// %3f, not %2f (refused by the default policy since issue 12): the
 	// same work, a reserved escape kept with its hex upper-cased.

@@ -27,6 +27,15 @@ type Spec struct {
 	// equal the header value exactly (case-sensitive); "" only requires the
 	// header to be present. Names are case-insensitive. Nil: no condition.
 	Headers map[string]string
+	// AcceptVersion, when not "" (the zero value: no condition), requires
+	// the request's Accept header to ask for this API version: 1 to 9
+	// decimal digits without a leading zero, compared with the version of
+	// the preferred media range that names one, either as a vendor subtype
+	// label ("application/vnd.example.v2+json") or a "version=2" parameter
+	// (see acceptVersion for the exact reading). It counts as one condition
+	// when routes at the same pattern are ordered, so a route without it at
+	// the same host and path is the default version.
+	AcceptVersion string
 	// MethodFallthrough lets a request whose path (and headers) this route
 	// matches but whose method it refuses go on to a less specific route.
 	// The zero value, false, answers 405 with Allow instead, so a method

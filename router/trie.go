@@ -22,8 +22,8 @@ type node struct {
 }
 
 // leaf holds the routes of one host tier that share a path pattern, in the
-// order they are tried: more header conditions first, then configuration
-// order.
+// order they are tried: more conditions (headers, plus one for an
+// accept_version) first, then configuration order.
 type leaf struct {
 	pattern string
 	routes  []route
@@ -31,11 +31,13 @@ type leaf struct {
 
 // route is one compiled Spec.
 type route struct {
-	value    int
-	methods  uint64 // explicit methods; anyMethod when the Spec lists none
-	implied  uint64 // HEAD when GET is listed and HEAD is not
-	headers  []header
-	describe string // for error messages
+	value   int
+	methods uint64 // explicit methods; anyMethod when the Spec lists none
+	implied uint64 // HEAD when GET is listed and HEAD is not
+	headers []header
+	// acceptVersion is Spec.AcceptVersion: "" for no condition.
+	acceptVersion string
+	describe      string // for error messages
 	// fallthrough: a refused method may go on to a less specific route
 	// (Spec.MethodFallthrough); otherwise the search stops with a 405.
 	fallThrough bool
@@ -122,6 +124,11 @@ type search struct {
 	// stop ends the search: a route matched the path and headers, refused
 	// the method and does not let it fall through.
 	stop bool
+	// ver is the version the Accept header asks for (a view into it, nil
+	// for none), read once per Match on the first route that needs it
+	// (verRead).
+	ver     []byte
+	verRead bool
 }
 
 // walk matches path (the part not yet consumed) below n, whose own text has
@@ -212,7 +219,7 @@ func (s *search) try(l *leaf) bool {
 	fallback, refused := -1, false
 	for i := range l.routes {
 		r := &l.routes[i]
-		if !s.headersMatch(r.headers) {
+		if !s.headersMatch(r.headers) || r.acceptVersion != "" && !s.versionMatch(r.acceptVersion) {
 			continue
 		}
 		if r.methods&s.bit != 0 {
@@ -250,4 +257,19 @@ func (s *search) headersMatch(hs []header) bool {
 		}
 	}
 	return true
+}
+
+// versionMatch reports whether the request's Accept header asks for version
+// want ("" = no condition). See acceptVersion for how it is read.
+func (s *search) versionMatch(want string) bool {
+	if want == "" {
+		return true
+	}
+	if !s.verRead {
+		s.verRead = true
+		if s.h != nil {
+			s.ver = acceptVersion(s.h.Header("Accept"))
+		}
+	}
+	return s.ver != nil && string(s.ver) == want
 }

@@ -47,7 +47,7 @@ func (ex *exchange) respondFiltered(mustClose bool) {
 	case !ok:
 		ex.respondError(x.Status, x.Message, nil, mustClose)
 	case x.Status < 200 || x.Status > 599:
-		ex.respondError(500, "internal error", nil, mustClose)
+		ex.fail(errInternal, nil, mustClose)
 	default:
 		ex.respondLocal(x.Status, headers, body, nil, mustClose)
 	}

@@ -128,7 +128,7 @@ func (ex *exchange) reread() (int, bool) {
 		lp.norm, err = ex.snap.PathPolicy.Normalize(lp.norm[:0], req.Path)
 	}
 	if err != nil {
-		ex.respondError(500, "internal error", nil, true)
+		ex.fail(errInternal, nil, true)
 		return 0, false
 	}
 	return n, true
@@ -142,7 +142,7 @@ func (ex *exchange) sweepParked(now int64) {
 		if msg == "" {
 			msg = parkMessage
 		}
-		ex.respondError(503, msg, nil, true)
+		ex.respondError(503, msg, nil, true) // the message is the filter's (Park): no fixed pair
 	}
 }
 

@@ -39,6 +39,7 @@ var (
 
 // The gateway: it could not carry the request, or will not take more.
 var (
+	errInternal         = &replyError{500, "internal error"}
 	errCannotStreamBody = &replyError{500, "cannot stream request body"}
 	errCannotResume     = &replyError{500, "cannot resume client connection"}
 	errNoHealthyTarget  = &replyError{503, "no healthy upstream"}

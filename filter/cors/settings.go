@@ -56,7 +56,7 @@ func decode(m *config.Middleware) error {
 	}
 	var errs []error
 	if len(s.AllowOrigins) == 0 {
-		errs = append(errs, m.Errorf("", `allow_origins is required: the origins whose pages may call this route (or "*")`))
+		errs = append(errs, errors.New(`allow_origins is required: the origins whose pages may call this route (or "*")`))
 	}
 	o, oerrs := compileOrigins(s.AllowOrigins)
 	for _, err := range oerrs {

@@ -305,4 +305,3 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
-

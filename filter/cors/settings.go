@@ -51,10 +51,10 @@ const defaultMaxAge = 10 * time.Minute
 // decode is the config.MiddlewareDecoder of `type: cors`.
 func decode(m *config.Middleware) error {
 	s := &Settings{}
-	if err := m.Decode(s); err != nil {
-		return err
-	}
 	var errs []error
+	if err := m.Decode(s); err != nil {
+		errs = append(errs, err) // and check what did decode, for a one-pass fix
+	}
 	if len(s.AllowOrigins) == 0 {
 		errs = append(errs, errors.New(`allow_origins is required: the origins whose pages may call this route (or "*")`))
 	}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,14 +105,7 @@ middleware:
 routes:
   - {name: api, match: {path: /api/*}, cluster: up, middleware: [browser_cors]}
 `, listen, logPath, upSrv.URL, allowed.URL)
-	p := startSluice(t, bin, writeFile(t, cfg))
-	waitUntil(t, p, 20*time.Second, "the listener", func() bool {
-		c, err := net.DialTimeout("tcp", listen, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	p := startPathsGateway(t, bin, cfg, listen)
 	gw := "http://" + listen
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

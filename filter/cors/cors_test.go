@@ -54,7 +54,6 @@ type exchange struct {
 	c    *filter.Chain
 	x    filter.Exchange
 	req  http1.Request
-	up   []http1.Header
 	head http.Header // what the client would get
 }
 

@@ -2,7 +2,7 @@ package cors
 
 import (
 	"errors"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/config"
@@ -101,14 +101,7 @@ func checkNames(m *config.Middleware, key string, list []string, valid func(stri
 	return errs
 }
 
-func hasStar(list []string) bool {
-	for _, s := range list {
-		if strings.TrimSpace(s) == "*" {
-			return true
-		}
-	}
-	return false
-}
+func hasStar(list []string) bool { return slices.Contains(list, "*") }
 
 // errSettings is returned by Build for a middleware whose Settings are not
 // a *Settings (it was not decoded by this package).

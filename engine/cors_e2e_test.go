@@ -20,6 +20,7 @@ admin: ""
 middleware:
   edge_cors: {type: cors, allow_origins: ["https://app.example.com", "https://*.example.com"], allow_methods: [GET, PUT],
               allow_headers: [X-Custom], expose_headers: [X-Request-ID], allow_credentials: true, max_age: 10m}
+  limit: {type: rate_limit, key: ip, rate: 1, per: 1h, burst: 1, headers: false}
   keys: {type: api_key, consumers: [{id: ops, key_sha256: c4e43d5b036e666ab7c78c3971ecc458586a334f2c3171ba1979da452a6d2668}]}
 clusters:
   up:
@@ -32,6 +33,7 @@ routes:
   - {name: open, match: {path: /open/*}, cluster: up, middleware: [edge_cors]}
   - {name: locked, match: {path: /locked/*}, cluster: up, middleware: [edge_cors, keys]}
   - {name: dead, match: {path: /dead/*}, cluster: dead, middleware: [edge_cors]}
+  - {name: limited, match: {path: /limited/*}, cluster: up, middleware: [edge_cors, limit]}
 `
 
 // corsUpstream records "METHOD path" of each request and answers with a
@@ -109,6 +111,8 @@ func TestCORSThroughGateway(t *testing.T) {
 		{"another origin: no grant, Vary", "GET", "/open/x", map[string]string{"Origin": evil}, 200, map[string]string{"Vary": "Origin"}, "GET /open/x", ""},
 		{"no Origin: Vary", "GET", "/open/x", nil, 200, map[string]string{"Vary": "Origin"}, "GET /open/x", ""},
 		{"a later filter's 401 is readable", "GET", "/locked/x", map[string]string{"Origin": app}, 401, grant(app), "", "Authentication required"},
+		{"under the limit", "GET", "/limited/x", map[string]string{"Origin": app}, 200, grant(app), "GET /limited/x", ""},
+		{"a later filter's 429 is readable", "GET", "/limited/x", map[string]string{"Origin": app}, 429, grant(app), "", "rate limit exceeded"},
 		{"the gateway's 502 is readable", "GET", "/dead/x", map[string]string{"Origin": shop}, 502, grant(shop), "", "upstream connect failed"},
 	}
 	for _, tc := range cases {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/observe"
+	"github.com/sluicehq/sluice/proxy"
 )
 
 // Hostile clients: connection floods against limits.max_connections and
@@ -36,7 +37,7 @@ import (
 // at most 64 KiB here). A body arriving while its upstream is dialed
 // (holdHighWater) does not apply: the upstreams here are dialed at once.
 func hcHeapBound(maxHeaderBytes int) uint64 {
-	return uint64(inHighWater + maxHeaderBytes + outHighWater + 64<<10)
+	return uint64(proxy.InHighWater + maxHeaderBytes + proxy.OutHighWater + 64<<10)
 }
 
 // hcHeapSlack covers what the test process itself allocates next to the
@@ -602,7 +603,7 @@ func TestHostileEndlessChunkedUnlimited(t *testing.T) {
 	for range 512 { // 32 MiB
 		c.send(string(chunk))
 	}
-	hcCheckHeap(t, "32 MiB into an endless chunked body", heap0, hcHeapBound(32<<10)+holdHighWater+hcHeapSlack)
+	hcCheckHeap(t, "32 MiB into an endless chunked body", heap0, hcHeapBound(32<<10)+proxy.HoldHighWater+hcHeapSlack)
 	for range 512 {
 		c.send(string(chunk))
 	}

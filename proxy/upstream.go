@@ -11,8 +11,8 @@ import (
 type upConn struct {
 	lp        *Worker
 	pool      *pool
-	c         Conn   // nil until Opened
-	sock      Socket // nil until Opened
+	c         Conn      // nil until Opened
+	sock      Socket    // nil until Opened
 	ex        *exchange // exchange in flight; nil when idle
 	closed    bool
 	tornDown  bool // teardown ran (it may be reached twice: pool.get and the deferred list)

@@ -177,7 +177,7 @@ func (f *Filter) answerPreflight(x *filter.Exchange, o []byte, at int, method []
 	if at == noMatch {
 		return x.Reject(403, msgOrigin)
 	}
-	if !f.anyMethod && !contains(f.methods, method, false) {
+	if !http1.IsToken(method) || !f.anyMethod && !contains(f.methods, method, false) {
 		return x.Reject(403, msgMethod)
 	}
 	var asked []byte // the first Access-Control-Request-Headers, echoed for "*"

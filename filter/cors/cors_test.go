@@ -152,6 +152,7 @@ func TestCORSPreflight(t *testing.T) {
 		{"origin not allowed", strings.Replace(preflightPut, "app.example.com", "evil.test", 1), 403, msgOrigin, map[string]string{}},
 		{"origin under two labels", strings.Replace(preflightPut, "app.", "a.b.", 1), 403, msgOrigin, map[string]string{}},
 		{"method not allowed", strings.Replace(preflightPut, "Method: PUT", "Method: DELETE", 1), 403, msgMethod, map[string]string{}},
+		{"an empty method", strings.Replace(preflightPut, "Method: PUT", "Method:", 1), 403, msgMethod, map[string]string{}},
 		{"methods are case-sensitive", strings.Replace(preflightPut, "Method: PUT", "Method: put", 1), 403, msgMethod, map[string]string{}},
 		{"header not allowed", preflightPut + "Access-Control-Request-Headers: x-custom, x-other\r\n", 403, msgHeader, map[string]string{}},
 		{"every header line is checked", preflightPut + "Access-Control-Request-Headers: x-custom\r\nAccess-Control-Request-Headers: authorization\r\n", 403, msgHeader, map[string]string{}},
@@ -234,6 +235,9 @@ func TestCORSWildcard(t *testing.T) {
 		if got, want := corsOnly(e.head), map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*", "Vary": "Accept"}; !mapsEqual(got, want) {
 			t.Errorf("%q: %v, want %v", raw, got, want)
 		}
+	}
+	if v := e.request(t, "OPTIONS / HTTP/1.1\r\nHost: a\r\nOrigin: https://any.test\r\nAccess-Control-Request-Method: P(T\r\n", nil, false); v != filter.Respond || e.x.Status != 403 {
+		t.Errorf("a method that is no token: verdict %d status %d, want 403", v, e.x.Status)
 	}
 	// "*" methods and headers echo what the preflight asks, since browsers
 	// read a literal "*" for requests with credentials.

@@ -88,7 +88,7 @@ func (c *Chain) RequestBody(x *Exchange, body []byte) (v Verdict, at int) {
 		case Pause:
 			v = x.Reject(500, bodyPaused)
 		}
-		if !x.reply {
+		if x.counted() {
 			c.labels[i].count(x.Status, x.Message)
 		}
 		return v, i

@@ -87,7 +87,7 @@ func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
 			break
 		}
 	}
-	if v == Respond && !x.reply { // a Reply is an answer, not a rejection
+	if v == Respond && x.counted() { // a Reply is an answer, not a rejection
 		c.labels[at].count(x.Status, x.Message)
 	}
 	if v != Pause {
@@ -116,7 +116,7 @@ func (c *Chain) ResponseHead(x *Exchange, upto int, status int, headers []http1.
 		}
 		x.cur = rf.at
 		if v = rf.f.ResponseHead(x, r); v == Respond && !local {
-			if !x.reply {
+			if x.counted() {
 				c.labels[rf.at].count(x.Status, x.Message)
 			}
 			return Respond, rf.at

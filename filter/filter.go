@@ -123,6 +123,8 @@ type Exchange struct {
 	// the filters that asked, in route order.
 	bodyLimit int64
 	bodyAt    []int
+
+	detailBody []byte // RejectDetail's document (detail.go)
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -153,6 +155,7 @@ func (x *Exchange) Reset(p Parker) {
 		strip:       x.strip[:0],
 		respRemove:  x.respRemove[:0],
 		bodyAt:      x.bodyAt[:0],
+		detailBody:  x.detailBody[:0],
 		parker:      p,
 	}
 }

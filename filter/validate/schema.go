@@ -41,7 +41,11 @@ func loadSchema(path string, assertFormat bool) (*jsonschema.Schema, error) {
 	}
 	sch, err := c.Compile(loc)
 	if err != nil {
-		return nil, fmt.Errorf("%s: invalid schema: %s", path, strings.ReplaceAll(err.Error(), loc, "<this file>"))
+		var bad *jsonschema.SchemaValidationError
+		if errors.As(err, &bad) {
+			return nil, fmt.Errorf("%s: %s", path, schemaProblems(bad.Err))
+		}
+		return nil, fmt.Errorf("%s: %s", path, strings.ReplaceAll(err.Error(), loc, "the schema"))
 	}
 	return sch, nil
 }
@@ -52,7 +56,7 @@ func loadSchema(path string, assertFormat bool) (*jsonschema.Schema, error) {
 type noLoader struct{}
 
 func (noLoader) Load(u string) (any, error) {
-	return nil, fmt.Errorf("$ref to %s: only references within the schema file are supported", u)
+	return nil, errors.New("only references within the schema file are supported")
 }
 
 // lineCol turns a byte offset in b into a 1-based line and column (bytes).
@@ -91,15 +95,29 @@ func describe(err error) []byte {
 		}
 		break
 	}
-	var b []byte
+	return appendRule(nil, ve)
+}
+
+// appendRule appends "pointer: keyword: message" for one failed rule.
+func appendRule(b []byte, ve *jsonschema.ValidationError) []byte {
 	if len(ve.InstanceLocation) == 0 {
 		b = append(b, "(root)"...)
 	}
 	for _, tok := range ve.InstanceLocation {
 		b = append(b, '/')
-		b = append(b, escapePointer(tok)...)
+		b = append(b, pointerEscaper.Replace(tok)...)
 	}
 	msg := ve.ErrorKind.LocalizedString(printer)
+	switch k := ve.ErrorKind.(type) {
+	case *kind.AnyOf:
+		msg = "matches none of the alternatives"
+	case *kind.OneOf:
+		if len(k.Subschemas) == 0 {
+			msg = "matches none of the alternatives"
+		} else {
+			msg = fmt.Sprintf("matches more than one alternative (%d and %d)", k.Subschemas[0], k.Subschemas[1])
+		}
+	}
 	if kw := ve.ErrorKind.KeywordPath(); len(kw) > 0 {
 		k := kw[len(kw)-1]
 		if !strings.HasPrefix(msg, k+":") {
@@ -111,7 +129,27 @@ func describe(err error) []byte {
 	return append(b, msg...)
 }
 
+// schemaProblems renders why a schema file is not a valid schema, on one
+// line: the failed rules of the meta-schema (the leaves of the tree, at
+// most three), each at its place in the schema file.
+func schemaProblems(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	var out []string
+	var walk func(*jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 && len(out) < 3 {
+			out = append(out, string(appendRule(nil, e)))
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	return "not a valid JSON Schema: " + strings.Join(out, "; ")
+}
+
 // pointerEscaper escapes a JSON pointer token (RFC 6901 §3).
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func escapePointer(tok string) string { return pointerEscaper.Replace(tok) }

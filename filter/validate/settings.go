@@ -77,10 +77,7 @@ func decode(m *config.Middleware) error {
 		}
 		s.ContentTypes[i] = mt
 	}
-	switch {
-	case s.MaxBody < 0:
-		errs = append(errs, m.Errorf("max_body", "must not be negative"))
-	case s.MaxBody > MaxBodyCap:
+	if s.MaxBody > MaxBodyCap { // negative sizes are refused by the decoder
 		errs = append(errs, m.Errorf("max_body", "%s is past the largest body checked, %s (bodies are held in memory while they are checked; limits.max_body_bytes bounds larger uploads)", s.MaxBody, config.ByteSize(MaxBodyCap)))
 	}
 	if s.AssertFormat && s.JSONSchema == "" {

@@ -95,13 +95,23 @@ func (ex *exchange) filterBody(n int) bool {
 	x := &ex.fx
 	method, path := x.Method, x.Path
 	x.Req, x.Method, x.Path = &lp.req, lp.req.Method, lp.norm // the head, parsed again by reread or still from begin
-	v, at := ex.chain.RequestBody(x, body)
+	from := 0
+	if ex.bodyPark { // resumed: on from the filter that paused
+		ex.bodyPark, from = false, ex.chainAt
+	}
+	v, at := ex.chain.RequestBody(x, body, from)
 	x.Req, x.Method, x.Path = nil, method, path
 	if scratch != nil {
 		bytebufferpool.Put(scratch)
 	}
-	if v == filter.Continue {
+	switch v {
+	case filter.Continue:
 		return true
+	case filter.Pause:
+		// Head and body stay buffered; resume comes back here (filters.go).
+		ex.bodyPark = true
+		ex.park(at)
+		return false
 	}
 	// The body was read whole: drop it with the head, and the connection
 	// serves the next request.

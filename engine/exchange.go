@@ -55,6 +55,7 @@ type exchange struct {
 	bufScan  http1.Chunked // chunked: the scan's state
 	bufData  int64         // chunked: body content scanned so far (bodyfilter.go)
 	bufStop  *replyError   // why buffering for a body filter gave up (bodyfilter.go)
+	bodyPark bool          // a body filter paused the request (bodyfilter.go)
 
 	resp      http1.Response
 	respState uint8

@@ -63,7 +63,9 @@ func (r *recorder) last() received {
 }
 
 // startValidateGateway runs a gateway whose /orders route validates with a
-// schema file and max_body 1KiB, in front of a recording upstream.
+// schema file and max_body 1KiB, and whose /bulk route takes documents
+// large enough to be checked off the loop, in front of a recording
+// upstream.
 func startValidateGateway(t *testing.T) (*gateway, *recorder) {
 	t.Helper()
 	schema := filepath.Join(t.TempDir(), "order.json")
@@ -74,8 +76,10 @@ func startValidateGateway(t *testing.T) (*gateway, *recorder) {
 	up := startUpstream(t, rec)
 	mw := fmt.Sprintf(`middleware:
   orders_in: {type: validate, required_headers: [X-Tenant], content_types: [application/json], max_body: 1KiB, json_schema: %q}
+  bulk_in: {type: validate, max_body: 256KiB, json_schema: %[1]q}
 `, schema)
-	routes := "  - name: orders\n    match: {path: /orders}\n    cluster: up\n    middleware: [orders_in]\n"
+	routes := "  - name: orders\n    match: {path: /orders}\n    cluster: up\n    middleware: [orders_in]\n" +
+		"  - name: bulk\n    match: {path: /bulk}\n    cluster: up\n    middleware: [bulk_in]\n"
 	return startGateway(t, oneCluster(up.addr, mw, routes), 1), rec
 }
 
@@ -269,4 +273,60 @@ func TestValidateConnectionAfterRefusal(t *testing.T) {
 			t.Fatalf("got %d close=%v %q", resp.StatusCode, resp.Close, body)
 		}
 	})
+}
+
+// TestValidateLargeBodiesOffLoop: documents too large to check on the loop
+// are checked on goroutines while their requests wait parked; many at once,
+// valid and invalid, chunked and not, each gets its own answer, and the
+// valid ones reach the upstream byte for byte.
+func TestValidateLargeBodiesOffLoop(t *testing.T) {
+	g, rec := startValidateGateway(t)
+	c := &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(c.CloseIdleConnections)
+	doc := func(i, qty int) []byte {
+		return []byte(fmt.Sprintf(`{"id":"bulk-%d","items":[%s{"qty":%d}]}`, i, strings.Repeat(`{"qty":7,"sku":"0123456789abcdef"},`, 2000), qty))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qty := 1 - i%2 // odd i: qty 0, refused
+			body := doc(i, qty)
+			var r io.Reader = bytes.NewReader(body)
+			if i%4 >= 2 {
+				r = io.MultiReader(r) // chunked
+			}
+			resp, err := c.Post(g.url("/bulk"), "application/json", r)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch {
+			case qty == 1 && (resp.StatusCode != 200 || string(got) != "stored\n"):
+				errs <- fmt.Sprintf("%d: valid: %d %q", i, resp.StatusCode, got)
+			case qty == 0 && (resp.StatusCode != 400 || errorOf(string(got)) != "body does not match schema: /items/2000/qty: minimum: got 0, want 1"):
+				errs <- fmt.Sprintf("%d: invalid: %d %q", i, resp.StatusCode, got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.got) != 8 {
+		t.Fatalf("the upstream got %d requests, want the 8 valid ones", len(rec.got))
+	}
+	for _, r := range rec.got {
+		var i int
+		if _, err := fmt.Sscanf(string(r.body), `{"id":"bulk-%d"`, &i); err != nil || !bytes.Equal(r.body, doc(i, 1)) {
+			t.Errorf("the upstream got a body of %d bytes that is not document %d", len(r.body), i)
+		}
+	}
 }

@@ -1,5 +1,7 @@
 package filter
 
+import "slices"
+
 // RequestBodyFilter is implemented by filters that read a request's body
 // before it goes upstream: validation today (`validate`), a body
 // transform or a WAF later. The body phase is opt-in per request: a filter
@@ -11,19 +13,22 @@ package filter
 // upstream connection is taken. body is the whole content, de-chunked
 // (chunk framing and trailers removed), at most the smallest limit any
 // filter asked for: a larger body never reaches the phase, the client gets
-// 413. body is the gateway's buffer, valid only during the call and
-// read-only: what goes upstream is the body as the client sent it, framed
+// 413. body is the gateway's buffer, valid only during the call (copy what
+// a goroutine needs) and read-only: what goes upstream is the body as the client sent it, framed
 // by the body pump as any body is (a chunked one re-chunked), whatever the
 // filter saw. x.Req is the request head again (views valid during the
 // call); x.Method and x.Path as in Request; x.Params is nil; x.State keeps
 // what Request learnt.
 //
-// It returns Continue, or answers with x.Reject or x.Reply: the body has
-// been read whole, so the connection stays usable for the next request.
-// The response phase then runs over the filters before this one in route
-// order, as for an answer from Request. It must not Pause (the gateway
-// answers 500): a filter that needs slow work on the body hands it to a
-// goroutine in a later version of the contract. Any loop; must not block.
+// It returns Continue, or answers with x.Reject, x.RejectDetail or
+// x.Reply: the body has been read whole, so the connection stays usable
+// for the next request. The response phase then runs over the filters
+// before this one in route order, as for an answer from Request. Work
+// too long for the loop (a large document to check) goes to a goroutine:
+// the filter copies what it needs of body, calls x.Park and returns Pause;
+// on resume RequestBody runs again from this filter with the same body,
+// and finds the goroutine's result itself (in x.State(), as a parked
+// Request does). Any loop; must not block.
 //
 // A streamed variant (called per data run as the body pump forwards it,
 // for transforms of bodies larger than memory, or a scanner that stops at
@@ -54,8 +59,8 @@ func (x *Exchange) BufferBody(limit int64) {
 	if x.bodyLimit == 0 || limit < x.bodyLimit {
 		x.bodyLimit = limit
 	}
-	if n := len(x.bodyAt); n == 0 || x.bodyAt[n-1] != x.cur {
-		x.bodyAt = append(x.bodyAt, x.cur) // Request runs in route order: bodyAt stays sorted
+	if i, found := slices.BinarySearch(x.bodyAt, x.cur); !found {
+		x.bodyAt = slices.Insert(x.bodyAt, i, x.cur) // kept in route order
 	}
 }
 
@@ -63,32 +68,27 @@ func (x *Exchange) BufferBody(limit int64) {
 // the body phase; 0 when no filter asked for it. Engine only.
 func (x *Exchange) BodyLimit() int64 { return x.bodyLimit }
 
-// bodyPaused is the message of the 500 answered when a filter paused in
-// the body phase, which the contract does not allow.
-const bodyPaused = "middleware paused on the request body"
-
 // RequestBody runs the body phase (see RequestBodyFilter) over the filters
-// that asked for the body, in route order, and returns the verdict and
-// the filter that gave it (Len() when all continued). Respond means the
-// request was answered; the response phase then runs over the filters
-// before at. Any loop.
-func (c *Chain) RequestBody(x *Exchange, body []byte) (v Verdict, at int) {
+// that asked for the body, in route order, from filter index from on (0,
+// or the filter that paused), and returns the verdict and the filter that
+// gave it (Len() when all continued). Respond means the request was
+// answered, and the response phase runs over the filters before at; Pause
+// means filter at parked it, and the phase resumes with from = at. Any
+// loop.
+func (c *Chain) RequestBody(x *Exchange, body []byte, from int) (v Verdict, at int) {
 	if c == nil {
 		return Continue, 0
 	}
 	for _, i := range x.bodyAt {
 		bf, ok := c.filters[i].(RequestBodyFilter)
-		if !ok {
-			continue // asked without implementing the phase: nothing to call
+		if !ok || i < from {
+			continue // asked without implementing the phase, or already ran
 		}
 		x.cur = i
-		switch v = bf.RequestBody(x, body); v {
-		case Continue:
+		if v = bf.RequestBody(x, body); v == Continue {
 			continue
-		case Pause:
-			v = x.Reject(500, bodyPaused)
 		}
-		if x.counted() {
+		if v == Respond && x.counted() {
 			c.labels[i].count(x.Status, x.Message)
 		}
 		return v, i

@@ -31,7 +31,7 @@ func (f *bodyFilter) RequestBody(x *Exchange, b []byte) Verdict {
 
 // TestRequestBodyPhase: only the filters that asked get the body, in route
 // order; the smallest limit wins; the first refusal stops the phase and is
-// counted under its message; a Pause is a filter bug answered 500.
+// counted under its message; a Pause stops it at the filter it resumes from.
 func TestRequestBodyPhase(t *testing.T) {
 	var seen []string
 	reject := func(x *Exchange, _ []byte) Verdict { return x.RejectDetail(400, "bad body", []byte("/a: type")) }
@@ -47,7 +47,7 @@ func TestRequestBodyPhase(t *testing.T) {
 		{"nobody asks", []*bodyFilter{{name: "a"}}, 0, "", 1, 0},
 		{"route order, smallest limit", []*bodyFilter{{name: "a", limit: 10}, {name: "b"}, {name: "c", limit: 5}}, 5, "a:{} c:{}", 3, 0},
 		{"first refusal stops", []*bodyFilter{{name: "a", limit: 10, body: reject}, {name: "b", limit: 10}}, 10, "a:{}", 0, 400},
-		{"pause is refused", []*bodyFilter{{name: "a", limit: 10}, {name: "b", limit: 10, body: pause}}, 10, "a:{} b:{}", 1, 500},
+		{"pause", []*bodyFilter{{name: "a", limit: 10}, {name: "b", limit: 10, body: pause}, {name: "c", limit: 10}}, 10, "a:{} b:{}", 1, 0},
 	}
 	for _, tc := range cases {
 		seen = seen[:0]
@@ -67,9 +67,16 @@ func TestRequestBodyPhase(t *testing.T) {
 		if x.BodyLimit() != tc.limit {
 			t.Errorf("%s: limit %d, want %d", tc.name, x.BodyLimit(), tc.limit)
 		}
-		v, at := c.RequestBody(&x, []byte("{}"))
-		if got := strings.Join(seen, " "); got != tc.seen || at != tc.at || x.Status != tc.status || (v == Continue) != (tc.status == 0) {
+		v, at := c.RequestBody(&x, []byte("{}"), 0)
+		if got := strings.Join(seen, " "); got != tc.seen || at != tc.at || x.Status != tc.status || (v == Respond) != (tc.status != 0) {
 			t.Errorf("%s: saw %q, verdict %v at %d status %d; want %q at %d status %d", tc.name, got, v, at, x.Status, tc.seen, tc.at, tc.status)
+		}
+		if v == Pause { // resumed: the paused filter again, then the rest
+			seen = seen[:0]
+			tc.filters[at].body = nil
+			if v, _ := c.RequestBody(&x, []byte("{}"), at); v != Continue || strings.Join(seen, " ") != "b:{} c:{}" {
+				t.Errorf("%s: resumed %v, saw %q", tc.name, v, seen)
+			}
 		}
 	}
 	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{middleware="body_a",type="test",status="400",reason="bad body"}`).Get(); n != 1 {

@@ -164,20 +164,3 @@ func mediaType(v []byte) []byte {
 	}
 	return bytes.TrimSpace(v)
 }
-
-// RequestBody checks the body against the schema: it must be one JSON
-// document (strictly: see decodeJSON) that the schema accepts. Any loop;
-// the JSON decoding allocates the document's values.
-func (f *Filter) RequestBody(x *filter.Exchange, body []byte) filter.Verdict {
-	if f.schema == nil {
-		return filter.Continue // it asked only so the engine counts the body
-	}
-	doc, err := decodeJSON(body)
-	if err != nil {
-		return x.RejectDetail(400, msgNotJSON, []byte(err.Error()))
-	}
-	if err := f.schema.Validate(doc); err != nil {
-		return x.RejectDetail(400, msgSchema, describe(err))
-	}
-	return filter.Continue
-}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"
@@ -178,23 +179,43 @@ func TestValidateRequireBodyAndSchemaLimit(t *testing.T) {
 	}
 }
 
-// body runs f's body phase on body after its Request phase on a JSON POST.
+// body runs f's body phase on body after its Request phase on a JSON POST,
+// as the engine does: a Pause (a body checked off the loop) is waited for,
+// and the phase runs again from the filter that paused.
 func body(t testing.TB, f *Filter, body string) (int, string) {
 	t.Helper()
 	raw := "POST /o HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n"
+	p := &testParker{resumed: make(chan struct{}, 1)}
 	x := &filter.Exchange{}
-	x.Reset(nil)
+	x.Reset(p)
 	x.Req = request(t, raw)
 	x.RequestID = []byte("rid-1")
 	c := filter.NewChain(f)
 	if v, _ := c.Run(x, 0); v != filter.Continue {
 		t.Fatalf("head refused: %d %s", x.Status, x.Message)
 	}
-	if v, _ := c.RequestBody(x, []byte(body)); v == filter.Continue {
+	v, at := c.RequestBody(x, []byte(body), 0)
+	if v == filter.Pause {
+		select {
+		case <-p.resumed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not resumed")
+		}
+		v, _ = c.RequestBody(x, []byte(body), at)
+	}
+	if v == filter.Continue {
 		return 0, ""
 	}
 	_, doc, _ := x.LocalReply()
 	return x.Status, string(doc)
+}
+
+// testParker is the engine's side of Park for unit tests: it only tells
+// the test the request was resumed.
+type testParker struct{ resumed chan struct{} }
+
+func (p *testParker) Park(time.Duration, string) func() {
+	return func() { p.resumed <- struct{}{} }
 }
 
 func itoa(n int) string {
@@ -297,5 +318,30 @@ func TestValidateReloadInputs(t *testing.T) {
 	}
 	if _, ok := filter.FingerprintInputs(&Settings{JSONSchema: "gone.json", Dir: dir}); ok {
 		t.Error("a missing schema file is reusable")
+	}
+}
+
+// TestValidateLargeBodyOffLoop: a body past inlineMax is checked on a
+// goroutine (the phase pauses), with the same outcomes as on the loop.
+func TestValidateLargeBodyOffLoop(t *testing.T) {
+	f := mustBuild(t, "{type: validate, json_schema: schemas/order.json}")
+	items := strings.Repeat(`{"sku":"abcdefgh","qty":3},`, 100)
+	good := `{"id":"o-9","items":[` + items + `{"sku":"z","qty":1}]}`
+	bad := `{"id":"o-9","items":[` + items + `{"sku":"z","qty":-1}]}`
+	if len(good) <= inlineMax {
+		t.Fatalf("body of %d bytes is checked on the loop", len(good))
+	}
+	x := &filter.Exchange{}
+	x.Reset(&testParker{resumed: make(chan struct{}, 1)})
+	x.BufferBody(1 << 20)
+	if v := f.RequestBody(x, []byte(good)); v != filter.Pause {
+		t.Fatalf("verdict %v for a large body, want Pause", v)
+	}
+	if status, doc := body(t, f, good); status != 0 {
+		t.Errorf("large valid body refused: %d %s", status, doc)
+	}
+	want := `{"error":"body does not match schema: /items/100/qty: minimum: got -1, want 1","request_id":"rid-1"}` + "\n"
+	if status, doc := body(t, f, bad); status != 400 || doc != want {
+		t.Errorf("large invalid body: %d %s", status, doc)
 	}
 }

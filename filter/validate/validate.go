@@ -78,7 +78,7 @@ func build(m *config.Middleware) (filter.Filter, error) {
 		}
 		sch, err := loadSchema(path, s.AssertFormat)
 		if err != nil {
-			return nil, fmt.Errorf("json_schema: %w", err)
+			return nil, m.Errorf("json_schema", "%v", err)
 		}
 		f.schema = sch
 	}

@@ -80,7 +80,7 @@ func TestValidateConfigErrors(t *testing.T) {
 		{"{type: validate, assert_format: true}", nil, "middleware.v.assert_format: needs json_schema"},
 		{"{type: validate, json_schema: [a]}", nil, "v.yaml:2:36: middleware.v: expected a string, got a list"},
 		{"{type: validate, jsonschema: a.json}", nil, `unknown field "jsonschema"`},
-		{"{type: validate, json_schema: missing.json}", nil, "v.yaml:2:3: middleware.v: json_schema: open "},
+		{"{type: validate, json_schema: missing.json}", nil, "v.yaml:2:36: middleware.v.json_schema: open "},
 		{"{type: validate, json_schema: s.json}", map[string]string{"s.json": "{\"type\":\n  objekt}"}, "s.json:2:3: not JSON: invalid character 'o'"},
 		{"{type: validate, json_schema: s.json}", map[string]string{"s.json": `{"type": "objekt"}`}, `s.json: not a valid JSON Schema: /type: enum: value must be one of 'array'`},
 		{"{type: validate, json_schema: s.json}", map[string]string{"s.json": `{"minimum": "1"}`}, `/minimum: type: got string, want number`},

@@ -76,13 +76,14 @@ func (ex *exchange) bodyBuffered(n int) bodyState {
 		ex.bufData += int64(len(data))
 		switch {
 		case err != nil:
-			return ex.stopBuffering(errBadChunkedBody) // the body pump answers the framing error
+			return ex.stopBuffering(errBadChunkedBody) // the body pump (or filterBody) answers the framing error
 		case ex.overFilterLimit(ex.bufData + ex.bufScan.Pending()):
 			return ex.stopBuffering(errBodyTooLarge)
 		case int64(ex.bufAt)+ex.bufScan.Pending() > ex.bufLimit(n):
 			// Past the bound once the announced chunk is in: stream it, and
 			// let the body pump refuse it (413) if it is past max_body_bytes,
-			// without waiting for data that may never come.
+			// without waiting for data that may never come (a body filter's
+			// request is refused at once: filterBody).
 			return ex.stopBuffering(errBodyTooLarge)
 		case done:
 			return bodyWhole

@@ -281,7 +281,7 @@ func TestValidateConnectionAfterRefusal(t *testing.T) {
 // valid ones reach the upstream byte for byte.
 func TestValidateLargeBodiesOffLoop(t *testing.T) {
 	g, rec := startValidateGateway(t)
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second} // generous: 16 documents checked at once under -race on a shared machine
 	t.Cleanup(c.CloseIdleConnections)
 	doc := func(i, qty int) []byte {
 		return []byte(fmt.Sprintf(`{"id":"bulk-%d","items":[%s{"qty":%d}]}`, i, strings.Repeat(`{"qty":7,"sku":"0123456789abcdef"},`, 2000), qty))

@@ -14,9 +14,9 @@ import "slices"
 // (chunk framing and trailers removed), at most the smallest limit any
 // filter asked for: a larger body never reaches the phase, the client gets
 // 413. body is the gateway's buffer, valid only during the call (copy what
-// a goroutine needs) and read-only: what goes upstream is the body as the client sent it, framed
-// by the body pump as any body is (a chunked one re-chunked), whatever the
-// filter saw. x.Req is the request head again (views valid during the
+// a goroutine needs) and read-only: what goes upstream is the body as the
+// client sent it, framed by the body pump as any body is (a chunked one
+// re-chunked), whatever the filter saw. x.Req is the request head again (views valid during the
 // call); x.Method and x.Path as in Request; x.Params is nil; x.State keeps
 // what Request learnt.
 //

@@ -36,6 +36,8 @@ var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 func (ex *exchange) bufferable() bool {
 	limit := ex.snap.RequestBuffer
 	switch {
+	case ex.bodyFilterLimit() > 0:
+		return true // a body filter reads it whole (bodyfilter.go)
 	case limit <= 0:
 		return false
 	case ex.reqFraming == http1.FramingChunked:
@@ -55,6 +57,9 @@ func (ex *exchange) bufferable() bool {
 func (ex *exchange) bodyBuffered(n int) bodyState {
 	in := ex.cl.c.InboundBuffered()
 	if ex.reqFraming == http1.FramingLength {
+		if ex.overFilterLimit(ex.reqFr.Committed()) {
+			return ex.stopBuffering(errBodyTooLarge) // before a byte of it is read
+		}
 		if int64(in-n) >= ex.reqFr.Committed() {
 			return bodyWhole
 		}
@@ -66,16 +71,20 @@ func (ex *exchange) bodyBuffered(n int) bodyState {
 	buf, _ := ex.cl.c.Peek(-1)
 	p := buf[n+ex.bufAt:]
 	for len(p) > 0 {
-		k, _, done, err := ex.bufScan.Step(p)
+		k, data, done, err := ex.bufScan.Step(p)
 		ex.bufAt += k
+		ex.bufData += int64(len(data))
 		switch {
 		case err != nil:
-			return bodyStream // the body pump answers the framing error
-		case int64(ex.bufAt)+ex.bufScan.Pending() > ex.bufLimit():
+			return ex.stopBuffering(errBadChunkedBody) // the body pump (or filterBody) answers the framing error
+		case ex.overFilterLimit(ex.bufData + ex.bufScan.Pending()):
+			return ex.stopBuffering(errBodyTooLarge)
+		case int64(ex.bufAt)+ex.bufScan.Pending() > ex.bufLimit(n):
 			// Past the bound once the announced chunk is in: stream it, and
 			// let the body pump refuse it (413) if it is past max_body_bytes,
-			// without waiting for data that may never come.
-			return bodyStream
+			// without waiting for data that may never come (a body filter's
+			// request is refused at once: filterBody).
+			return ex.stopBuffering(errBodyTooLarge)
 		case done:
 			return bodyWhole
 		}
@@ -85,8 +94,12 @@ func (ex *exchange) bodyBuffered(n int) bodyState {
 }
 
 // bufLimit is the most of a chunked body (raw bytes) that is buffered:
-// request_buffer_bytes, or max_body_bytes when that is smaller. Loop only.
-func (ex *exchange) bufLimit() int64 {
+// request_buffer_bytes, or max_body_bytes when that is smaller; for a body
+// filter, its own bound (rawFilterLimit). n is the head's length. Loop only.
+func (ex *exchange) bufLimit(n int) int64 {
+	if ex.bodyFilterLimit() > 0 {
+		return ex.rawFilterLimit(n)
+	}
 	if m := ex.snap.MaxBodyBytes; m > 0 && m < ex.snap.RequestBuffer {
 		return m
 	}

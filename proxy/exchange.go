@@ -53,6 +53,9 @@ type exchange struct {
 	bufHead  int           // the head's length while parked
 	bufAt    int           // chunked: body bytes scanned so far
 	bufScan  http1.Chunked // chunked: the scan's state
+	bufData  int64         // chunked: body content scanned so far (bodyfilter.go)
+	bufStop  *replyError   // why buffering for a body filter gave up (bodyfilter.go)
+	bodyPark bool          // a body filter paused the request (bodyfilter.go)
 
 	resp      http1.Response
 	respState uint8
@@ -257,6 +260,9 @@ func (ex *exchange) dispatch(n, from int) {
 // it over; the head (n bytes) is still in the client's buffer, parsed into
 // the loop's scratch. Loop only.
 func (ex *exchange) forward(n int) {
+	if ex.bodyFilterLimit() > 0 && !ex.filterBody(n) {
+		return // answered in the body phase (bodyfilter.go)
+	}
 	cl := ex.cl
 	lp := cl.lp
 	if ex.route.Cluster.HashOn.Kind != upstream.HashNone {

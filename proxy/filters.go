@@ -98,6 +98,10 @@ func (ex *exchange) resume(gen uint32) {
 	if !ok {
 		return
 	}
+	if ex.bodyPark {
+		ex.forward(n) // the body phase paused: on with it (bodyfilter.go)
+		return
+	}
 	req, norm := &lp.req, lp.norm
 	lp.params.Reset()
 	ex.snap.Router.Match(req.Host, req.Method, norm, req, &lp.params)

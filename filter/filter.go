@@ -118,6 +118,8 @@ type Exchange struct {
 	// Response phase (response.go).
 	resp       Response
 	respRemove []string
+
+	rw rewrite // path, query and Host edits (rewrite.go)
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -147,6 +149,7 @@ func (x *Exchange) Reset(p Parker) {
 		respHeaders: x.respHeaders[:0],
 		strip:       x.strip[:0],
 		respRemove:  x.respRemove[:0],
+		rw:          x.rw.reset(),
 		parker:      p,
 	}
 }

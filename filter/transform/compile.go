@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -30,8 +31,8 @@ func compile(m *config.Middleware, s *Settings) (*Filter, []error) {
 		f.prefix = &pr
 	}
 	if rw := r.Rewrite; rw != nil {
-		if rr, err := compileRewrite(rw.Regex, rw.To); err != nil {
-			c.errorf("request.rewrite", "%v", err)
+		if rr, key, err := compileRewrite(rw.Regex, rw.To); err != nil {
+			c.errorf("request.rewrite."+key, "%v", err)
 		} else {
 			f.regex = &rr
 		}
@@ -47,7 +48,7 @@ func compile(m *config.Middleware, s *Settings) (*Filter, []error) {
 	f.requestEdits = len(f.remove)+len(f.rename)+len(f.set)+len(f.add) > 0 || !f.query.empty() ||
 		f.prefix != nil || f.regex != nil || f.host != nil
 	if !f.requestEdits && f.response.Empty() && len(c.errs) == 0 {
-		c.errorf("", "nothing to do: give request or response edits")
+		c.errs = append(c.errs, errors.New("nothing to do: give request or response edits"))
 	}
 	for _, h := range append(slices.Clone(f.set), f.add...) {
 		f.claims = f.claims || h.value.claims
@@ -67,36 +68,37 @@ func (c *compiler) errorf(key, format string, args ...any) {
 	c.errs = append(c.errs, c.m.Errorf(key, format, args...))
 }
 
-// entryKey is the key of one map entry, to place an error at its value;
-// a name with a '.' would read as a path, so it gets the map's key.
-func entryKey(key, name string) string {
+// entryErrorf reports a problem of the map entry name under key, placed
+// at its value; a name with a '.' would read as a path, so it is placed
+// at the map and named in the message.
+func (c *compiler) entryErrorf(key, name, format string, args ...any) {
 	if strings.Contains(name, ".") {
-		return key
+		c.errorf(key, "%q: %s", name, fmt.Sprintf(format, args...))
+		return
 	}
-	return key + "." + name
+	c.errorf(key+"."+name, format, args...)
 }
 
 // headers compiles a name -> template map, sorted by name.
 func (c *compiler) headers(key string, hs map[string]string) []headerTemplate {
 	var out []headerTemplate
 	for _, name := range sortedKeys(hs) {
-		k := entryKey(key, name)
 		if err := checkRequestHeader(name); err != nil {
-			c.errorf(k, "%q: %v", name, err)
+			c.entryErrorf(key, name, "%v", err)
 			continue
 		}
 		t, err := parseTemplate(hs[name])
 		if err != nil {
-			c.errorf(k, "%q: %v", name, err)
+			c.entryErrorf(key, name, "%v", err)
 			continue
 		}
 		for _, s := range t.segs {
 			if s.src == srcLiteral && !safeLiteral(s.lit) {
-				c.errorf(k, "%q: value has a control character", name)
+				c.entryErrorf(key, name, "value has a control character")
 			}
 		}
 		if isIdentityHeader(name) && !t.identity {
-			c.errorf(k, "%q is an identity header the gateway guards: its value may only hold literals, {claims.NAME}, {consumer} and {subject}, never what the client sends", name)
+			c.entryErrorf(key, name, "an identity header the gateway guards: its value may only hold literals, {claims.NAME}, {consumer} and {subject}, never what the client sends")
 		}
 		out = append(out, headerTemplate{name: name, value: t})
 	}
@@ -118,12 +120,11 @@ func (c *compiler) headerRenames(rn map[string]string) []headerRename {
 	var out []headerRename
 	for _, from := range sortedKeys(rn) {
 		to := rn[from]
-		k := entryKey("request.rename_headers", from)
 		for _, name := range []string{from, to} {
 			if err := checkRequestHeader(name); err != nil {
-				c.errorf(k, "%q: %v", name, err)
+				c.entryErrorf("request.rename_headers", from, "%q: %v", name, err)
 			} else if isIdentityHeader(name) {
-				c.errorf(k, "%q: an identity header the gateway guards: a rename would pass a client's value as identity", name)
+				c.entryErrorf("request.rename_headers", from, "%q: an identity header the gateway guards: a rename would pass a client's value as identity", name)
 			}
 		}
 		out = append(out, headerRename{from: from, to: to})
@@ -201,7 +202,7 @@ func (c *compiler) queryParams(key string, ps map[string]string, claim func(name
 		claim(name, key)
 		t, err := parseTemplate(ps[name])
 		if err != nil {
-			c.errorf(entryKey(key, name), "%q: %v", name, err)
+			c.entryErrorf(key, name, "%v", err)
 			continue
 		}
 		out = append(out, queryEntry{name: name, enc: appendText(nil, name, inQuery), value: t})

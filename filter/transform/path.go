@@ -2,6 +2,7 @@ package transform
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -49,11 +50,24 @@ type expandPart struct {
 }
 
 // compileRewrite compiles the regexp (RE2 syntax: matching is linear in
-// the path's length) and parses to against its groups.
-func compileRewrite(expr, to string) (regexRewrite, error) {
+// the path's length) and parses to against its groups. key says which of
+// regex and to an error is about.
+func compileRewrite(expr, to string) (r regexRewrite, key string, err error) {
+	if r, err = compileExpand(expr, to); err != nil {
+		key = "to"
+		if errors.Is(err, errRegex) {
+			key = "regex"
+		}
+	}
+	return r, key, err
+}
+
+var errRegex = errors.New("regex")
+
+func compileExpand(expr, to string) (regexRewrite, error) {
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return regexRewrite{}, fmt.Errorf("regex: %w", err)
+		return regexRewrite{}, fmt.Errorf("%w: %w", errRegex, err)
 	}
 	r := regexRewrite{re: re}
 	var lit []byte
@@ -64,7 +78,7 @@ func compileRewrite(expr, to string) (regexRewrite, error) {
 		}
 		ref, n, err := parseRef(to[i+1:])
 		if err != nil {
-			return r, fmt.Errorf("to: at byte %d: %w", i, err)
+			return r, fmt.Errorf("at byte %d: %w", i, err)
 		}
 		i += n
 		if ref == "$" {
@@ -74,10 +88,10 @@ func compileRewrite(expr, to string) (regexRewrite, error) {
 		g, err := strconv.Atoi(ref)
 		if err != nil {
 			if g = re.SubexpIndex(ref); g < 0 {
-				return r, fmt.Errorf("to: at byte %d: the regex has no group named %q", i-n, ref)
+				return r, fmt.Errorf("at byte %d: the regex has no group named %q", i-n, ref)
 			}
 		} else if g > re.NumSubexp() {
-			return r, fmt.Errorf("to: at byte %d: $%d, but the regex has %d groups", i-n, g, re.NumSubexp())
+			return r, fmt.Errorf("at byte %d: $%d, but the regex has %d groups", i-n, g, re.NumSubexp())
 		}
 		if lit != nil {
 			r.to = append(r.to, expandPart{lit: lit})
@@ -89,7 +103,7 @@ func compileRewrite(expr, to string) (regexRewrite, error) {
 		r.to = append(r.to, expandPart{lit: lit})
 	}
 	if i := bytes.IndexFunc(r.literal(), func(c rune) bool { return !isPathRune(c) }); i >= 0 {
-		return r, fmt.Errorf("to: %q is not allowed in a path", r.literal()[i])
+		return r, fmt.Errorf("%q is not allowed in a path", r.literal()[i])
 	}
 	return r, nil
 }

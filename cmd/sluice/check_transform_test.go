@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestCheckTransformErrors: `sluice -check` reports each problem of a
+// transform instance at its file:line:column, all in one pass, and exits 1.
+func TestCheckTransformErrors(t *testing.T) {
+	bad := writeFile(t, `listen: 127.0.0.1:18999
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+middleware:
+  shape:
+    type: transform
+    request:
+      set_headers: {X-Tenant: "{claim.tenant}"}
+      remove_headers: [Transfer-Encoding]
+      replace_prefix: {from: /api/v1/, to: /v1}
+      rewrite: {regex: "^/users/(\\d+$", to: /profiles/$1}
+      host: "internal example"
+    response:
+      remove_headers: [Content-Length]
+routes:
+  - {name: r, match: {path: /x}, cluster: a, middleware: [shape]}
+`)
+	var out bytes.Buffer
+	if code := run([]string{"-check", "-config", bad}, &out); code != 1 {
+		t.Fatalf("exit %d, want 1; output:\n%s", code, out.String())
+	}
+	for _, w := range []string{
+		bad + ":8:31: middleware.shape.request.set_headers.X-Tenant: {claim.tenant} at byte 0: unknown placeholder",
+		bad + `:9:23: middleware.shape.request.remove_headers: "Transfer-Encoding": a hop-by-hop header`,
+		bad + `:10:30: middleware.shape.request.replace_prefix.from: "/api/v1/" must not end with '/'`,
+		bad + ":11:24: middleware.shape.request.rewrite.regex: regex: error parsing regexp: missing closing )",
+		bad + `:12:13: middleware.shape.request.host: "internal example" is not a host[:port]`,
+		bad + `:14:23: middleware.shape.response.remove_headers: "Content-Length": written by the gateway itself`,
+	} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+// TestCheckTransformClaimsNeedJWT: a transform whose templates read
+// claims must follow a jwt on the route, or its headers would never be
+// sent.
+func TestCheckTransformClaimsNeedJWT(t *testing.T) {
+	bad := writeFile(t, `listen: 127.0.0.1:18999
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+middleware:
+  shape: {type: transform, request: {set_headers: {X-Tenant: "{claims.tenant}"}}}
+routes:
+  - {name: r, match: {path: /x}, cluster: a, middleware: [shape]}
+`)
+	var out bytes.Buffer
+	if code := run([]string{"-check", "-config", bad}, &out); code != 1 || !strings.Contains(out.String(), `middleware "shape" checks claims, so a jwt middleware must come before it`) {
+		t.Errorf("exit %d, output:\n%s", code, out.String())
+	}
+}

@@ -40,7 +40,7 @@ func TestRegexRewrite(t *testing.T) {
 		{`/v1/`, "/v2/", "/api/v1/x", "/api/v2/x"}, // the first match only; the rest stays
 		{`^/old`, "/new$$", "/old/a", "/new$/a"},
 		{`^/a(x)?/b$`, "/c$1", "/a/b", "/c"}, // an unmatched group is empty
-		{`^/(.*)$`, "$1", "/abc", "abc"},      // compiles; validPath refuses it at run time
+		{`^/(.*)$`, "$1", "/abc", "abc"},     // compiles; validPath refuses it at run time
 	}
 	for _, tc := range cases {
 		r, _, err := compileRewrite(tc.re, tc.to)

@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,32 +13,11 @@ import (
 // net/http client, the shipped jwt and transform filters, and an upstream
 // that records the exact request heads it receives.
 
-// transformRecorder is an upstream that records each request head as raw
-// lines and answers with a Server and a weak X-Frame-Options header, for
-// the response edits to work on.
+// transformRecorder records each request head as raw lines and answers
+// with a Server and a weak X-Frame-Options header, for the response edits
+// to work on.
 func transformRecorder(t *testing.T) (addr string, heads chan []string) {
-	heads = make(chan []string, 16)
-	up := startScriptedUpstream(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			var lines []string
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if line == "\r\n" {
-					break
-				}
-				lines = append(lines, strings.TrimRight(line, "\r\n"))
-			}
-			heads <- lines
-			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nServer: up/1\r\nX-Frame-Options: SAMEORIGIN\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-				return
-			}
-		}
-	})
-	return up.addr, heads
+	return headRecorder(t, "HTTP/1.1 200 OK\r\nServer: up/1\r\nX-Frame-Options: SAMEORIGIN\r\nContent-Length: 2\r\n\r\nok")
 }
 
 const transformMiddleware = `  shape: {type: transform,

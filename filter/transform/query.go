@@ -46,12 +46,7 @@ func (q *queryEdits) apply(x *filter.Exchange) {
 	rest := x.UpstreamQuery()
 	for len(rest) > 0 {
 		var pair []byte
-		if i := bytes.IndexByte(rest, '&'); i >= 0 {
-			pair, rest = rest[:i], rest[i+1:]
-		} else {
-			pair, rest = rest, nil
-		}
-		if len(pair) == 0 {
+		if pair, rest = nextPair(rest); len(pair) == 0 {
 			continue
 		}
 		name, value := pair, []byte(nil)
@@ -135,11 +130,7 @@ func appendSep(b []byte) []byte {
 func queryParam(query []byte, name string) (value []byte, ok bool) {
 	for len(query) > 0 {
 		var pair []byte
-		if i := bytes.IndexByte(query, '&'); i >= 0 {
-			pair, query = query[:i], query[i+1:]
-		} else {
-			pair, query = query, nil
-		}
+		pair, query = nextPair(query)
 		k, v := pair, pair[len(pair):]
 		if eq := bytes.IndexByte(pair, '='); eq >= 0 {
 			k, v = pair[:eq], pair[eq+1:]
@@ -151,18 +142,20 @@ func queryParam(query []byte, name string) (value []byte, ok bool) {
 	return nil, false
 }
 
+// nextPair splits the first name=value pair off a query string.
+func nextPair(q []byte) (pair, rest []byte) {
+	if i := bytes.IndexByte(q, '&'); i >= 0 {
+		return q[:i], q[i+1:]
+	}
+	return q, nil
+}
+
 // formEqual reports whether raw, form-decoded, is name.
 func formEqual(raw []byte, name string) bool {
 	j := 0
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]):
-			c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
-			i += 2
-		case c == '+':
-			c = ' '
-		}
+	for i := 0; i < len(raw); {
+		var c byte
+		c, i = decodeAt(raw, i, true)
 		if j >= len(name) || name[j] != c {
 			return false
 		}

@@ -25,7 +25,6 @@ import (
 // filters set (claims, consumer, subject), not other transforms' edits.
 type template struct {
 	segs     []segment
-	literal  bool // no placeholder: the value is always there
 	identity bool // every placeholder is verified identity (claims, consumer, subject)
 	claims   bool // reads claims
 }
@@ -68,7 +67,7 @@ const placeholderList = "{params.NAME}, {claims.NAME}, {consumer}, {subject}, {c
 
 // parseTemplate compiles s. Errors name the byte offset in s.
 func parseTemplate(s string) (template, error) {
-	t := template{literal: true, identity: true}
+	t := template{identity: true}
 	var lit strings.Builder
 	flush := func() {
 		if lit.Len() > 0 {
@@ -96,7 +95,6 @@ func parseTemplate(s string) (template, error) {
 			}
 			flush()
 			t.segs = append(t.segs, seg)
-			t.literal = false
 			t.identity = t.identity && (seg.src == srcClaim || seg.src == srcConsumer || seg.src == srcSubject)
 			t.claims = t.claims || seg.src == srcClaim
 			i += end
@@ -219,15 +217,9 @@ func appendText[T ~string | ~[]byte](dst []byte, s T, enc encoding) []byte {
 // appendDecoded appends src with its %XX escapes (and, form, '+' as a
 // space) decoded, then encoded for enc. A malformed escape stays as it is.
 func appendDecoded(dst, src []byte, form bool, enc encoding) []byte {
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case c == '%' && i+2 < len(src) && isHex(src[i+1]) && isHex(src[i+2]):
-			c = unhex(src[i+1])<<4 | unhex(src[i+2])
-			i += 2
-		case c == '+' && form:
-			c = ' '
-		}
+	for i := 0; i < len(src); {
+		var c byte
+		c, i = decodeAt(src, i, form)
 		if enc == inQuery {
 			dst = appendQueryByte(dst, c)
 		} else {
@@ -235,6 +227,18 @@ func appendDecoded(dst, src []byte, form bool, enc encoding) []byte {
 		}
 	}
 	return dst
+}
+
+// decodeAt decodes the byte at src[i] (a %XX escape, '+' as a space when
+// form, else the byte itself) and returns it with the index after it.
+func decodeAt(src []byte, i int, form bool) (c byte, next int) {
+	switch c = src[i]; {
+	case c == '%' && i+2 < len(src) && isHex(src[i+1]) && isHex(src[i+2]):
+		return unhex(src[i+1])<<4 | unhex(src[i+2]), i + 3
+	case c == '+' && form:
+		return ' ', i + 1
+	}
+	return c, i + 1
 }
 
 const hexDigits = "0123456789ABCDEF"

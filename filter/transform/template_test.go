@@ -87,7 +87,7 @@ func TestTemplateParseErrors(t *testing.T) {
 		}
 	}
 	tpl, err := parseTemplate("X-{claims.sub}{consumer}")
-	if err != nil || !tpl.identity || !tpl.claims || tpl.literal {
+	if err != nil || !tpl.identity || !tpl.claims {
 		t.Errorf("identity template: %+v, %v", tpl, err)
 	}
 	if tpl, _ := parseTemplate("{claims.sub}{header.X}"); tpl.identity {

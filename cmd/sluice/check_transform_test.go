@@ -61,3 +61,22 @@ routes:
 		t.Errorf("exit %d, output:\n%s", code, out.String())
 	}
 }
+
+// TestCheckTransformUndeclaredParam: a {params.NAME} the route's pattern
+// does not declare would never have a value; -check says so.
+func TestCheckTransformUndeclaredParam(t *testing.T) {
+	bad := writeFile(t, `listen: 127.0.0.1:18999
+clusters:
+  a: {targets: [{url: "http://127.0.0.1:9"}]}
+middleware:
+  shape: {type: transform, request: {add_headers: {X-Id: "{params.id}", X-Rest: "{params.*}"}}}
+routes:
+  - {name: ok, match: {path: "/users/:id/*"}, cluster: a, middleware: [shape]}
+  - {name: typo, match: {path: "/orders/:oid/*"}, cluster: a, middleware: [shape]}
+`)
+	var out bytes.Buffer
+	want := bad + `:8:5: routes[1] "typo": middleware "shape" reads the path parameter "id", which match.path "/orders/:oid/*" does not declare`
+	if code := run([]string{"-check", "-config", bad}, &out); code != 1 || !strings.Contains(out.String(), want) {
+		t.Errorf("exit %d, want 1 and %q; output:\n%s", code, want, out.String())
+	}
+}

@@ -51,11 +51,24 @@ func compile(m *config.Middleware, s *Settings) (*Filter, []error) {
 	if !f.requestEdits && f.response.Empty() && len(c.errs) == 0 {
 		c.errs = append(c.errs, errors.New("nothing to do: give request or response edits"))
 	}
-	for _, h := range append(slices.Clone(f.set), f.add...) {
-		f.claims = f.claims || h.value.claims
+	var tpls []*template
+	for _, hs := range [][]headerTemplate{f.set, f.add} {
+		for i := range hs {
+			tpls = append(tpls, &hs[i].value)
+		}
 	}
-	for _, q := range append(slices.Clone(f.query.set), f.query.add...) {
-		f.claims = f.claims || q.value.claims
+	for _, qs := range [][]queryEntry{f.query.set, f.query.add} {
+		for i := range qs {
+			tpls = append(tpls, &qs[i].value)
+		}
+	}
+	for _, t := range tpls {
+		f.claims = f.claims || t.claims
+		for _, s := range t.segs {
+			if s.src == srcParam && !slices.Contains(f.params, s.name) {
+				f.params = append(f.params, s.name)
+			}
+		}
 	}
 	return f, c.errs
 }

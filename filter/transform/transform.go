@@ -47,8 +47,9 @@ type Filter struct {
 	host     []byte
 
 	response     respheaders.Edits
-	requestEdits bool // any of the above but response
-	claims       bool // a template reads claims
+	requestEdits bool     // any of the above but response
+	claims       bool     // a template reads claims
+	params       []string // the path parameters templates read
 
 	name     string
 	logAfter atomic.Int64 // unix nanoseconds before which no refusal is logged
@@ -62,6 +63,7 @@ type responding struct{ *Filter }
 var (
 	_ filter.ResponseHeadFilter = responding{}
 	_ filter.ClaimsChecker      = (*Filter)(nil)
+	_ filter.ParamsReader       = (*Filter)(nil)
 )
 
 type headerTemplate struct {
@@ -91,6 +93,10 @@ func build(m *config.Middleware) (filter.Filter, error) {
 // claims needs a jwt filter before it on the route, or it never has a
 // value. Off the loops.
 func (f *Filter) NeedsClaims() bool { return f.claims }
+
+// PathParams implements filter.ParamsReader: a {params.NAME} the route
+// does not declare fails the config. Off the loops.
+func (f *Filter) PathParams() []string { return f.params }
 
 // msgBadRewrite answers a rewrite whose result is not a valid path: a
 // config mistake, so a 500, logged.

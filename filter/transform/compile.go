@@ -51,6 +51,13 @@ func compile(m *config.Middleware, s *Settings) (*Filter, []error) {
 	if !f.requestEdits && f.response.Empty() && len(c.errs) == 0 {
 		c.errs = append(c.errs, errors.New("nothing to do: give request or response edits"))
 	}
+	f.noteTemplates()
+	return f, c.errs
+}
+
+// noteTemplates records what the request templates read: claims (for
+// NeedsClaims) and path parameters (for PathParams).
+func (f *Filter) noteTemplates() {
 	var tpls []*template
 	for _, hs := range [][]headerTemplate{f.set, f.add} {
 		for i := range hs {
@@ -70,7 +77,6 @@ func compile(m *config.Middleware, s *Settings) (*Filter, []error) {
 			}
 		}
 	}
-	return f, c.errs
 }
 
 type compiler struct {

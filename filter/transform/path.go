@@ -65,6 +65,9 @@ func compileRewrite(expr, to string) (r regexRewrite, key string, err error) {
 var errRegex = errors.New("regex")
 
 func compileExpand(expr, to string) (regexRewrite, error) {
+	if expr == "" {
+		return regexRewrite{}, fmt.Errorf("%w: required", errRegex)
+	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
 		return regexRewrite{}, fmt.Errorf("%w: %w", errRegex, err)

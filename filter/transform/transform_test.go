@@ -122,6 +122,7 @@ func TestTransformConfigErrors(t *testing.T) {
 		{"{type: transform, request: {replace_prefix: {from: /%7Euser, to: /v1}}}", "the path policy decodes those"},
 		{`{type: transform, request: {rewrite: {regex: "^/(a", to: /x}}}`, "t.yaml:2:51: middleware.t.request.rewrite.regex: regex: error parsing regexp"},
 		{`{type: transform, request: {rewrite: {regex: "^/(a)$", to: "/$2"}}}`, "request.rewrite.to: at byte 1: $2, but the regex has 1 groups"},
+		{"{type: transform, request: {rewrite: {to: /x}}}", "request.rewrite.regex: regex: required"},
 		{`{type: transform, request: {host: "a b"}}`, `t.yaml:2:40: middleware.t.request.host: "a b" is not a host[:port]`},
 		{`{type: transform, request: {host: "user@h"}}`, "is not a host[:port]"},
 		{`{type: transform, request: {host: "h:port"}}`, "is not a host[:port]"},

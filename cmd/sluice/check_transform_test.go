@@ -44,39 +44,31 @@ routes:
 	}
 }
 
-// TestCheckTransformClaimsNeedJWT: a transform whose templates read
-// claims must follow a jwt on the route, or its headers would never be
-// sent.
-func TestCheckTransformClaimsNeedJWT(t *testing.T) {
-	bad := writeFile(t, `listen: 127.0.0.1:18999
-clusters:
-  a: {targets: [{url: "http://127.0.0.1:9"}]}
-middleware:
-  shape: {type: transform, request: {set_headers: {X-Tenant: "{claims.tenant}"}}}
-routes:
-  - {name: r, match: {path: /x}, cluster: a, middleware: [shape]}
-`)
-	var out bytes.Buffer
-	if code := run([]string{"-check", "-config", bad}, &out); code != 1 || !strings.Contains(out.String(), `middleware "shape" checks claims, so a jwt middleware must come before it`) {
-		t.Errorf("exit %d, output:\n%s", code, out.String())
+// TestCheckTransformRouteErrors: what a transform reads must exist on
+// each route using it: claims need a jwt before it, and a {params.NAME}
+// a parameter that match.path declares; otherwise the value would never
+// be there, and -check says so.
+func TestCheckTransformRouteErrors(t *testing.T) {
+	cases := []struct{ middleware, routes, want string }{
+		{`{type: transform, request: {set_headers: {X-Tenant: "{claims.tenant}"}}}`,
+			`  - {name: r, match: {path: /x}, cluster: a, middleware: [shape]}`,
+			`:7:5: routes[0] "r": middleware "shape" checks claims, so a jwt middleware must come before it`},
+		{`{type: transform, request: {add_headers: {X-Id: "{params.id}", X-Rest: "{params.*}"}}}`,
+			"  - {name: ok, match: {path: \"/users/:id/*\"}, cluster: a, middleware: [shape]}\n" +
+				`  - {name: typo, match: {path: "/orders/:oid/*"}, cluster: a, middleware: [shape]}`,
+			`:8:5: routes[1] "typo": middleware "shape" reads the path parameter "id", which match.path "/orders/:oid/*" does not declare`},
 	}
-}
-
-// TestCheckTransformUndeclaredParam: a {params.NAME} the route's pattern
-// does not declare would never have a value; -check says so.
-func TestCheckTransformUndeclaredParam(t *testing.T) {
-	bad := writeFile(t, `listen: 127.0.0.1:18999
+	for _, tc := range cases {
+		bad := writeFile(t, `listen: 127.0.0.1:18999
 clusters:
   a: {targets: [{url: "http://127.0.0.1:9"}]}
 middleware:
-  shape: {type: transform, request: {add_headers: {X-Id: "{params.id}", X-Rest: "{params.*}"}}}
+  shape: `+tc.middleware+`
 routes:
-  - {name: ok, match: {path: "/users/:id/*"}, cluster: a, middleware: [shape]}
-  - {name: typo, match: {path: "/orders/:oid/*"}, cluster: a, middleware: [shape]}
-`)
-	var out bytes.Buffer
-	want := bad + `:8:5: routes[1] "typo": middleware "shape" reads the path parameter "id", which match.path "/orders/:oid/*" does not declare`
-	if code := run([]string{"-check", "-config", bad}, &out); code != 1 || !strings.Contains(out.String(), want) {
-		t.Errorf("exit %d, want 1 and %q; output:\n%s", code, want, out.String())
+`+tc.routes+"\n")
+		var out bytes.Buffer
+		if code := run([]string{"-check", "-config", bad}, &out); code != 1 || !strings.Contains(out.String(), bad+tc.want) {
+			t.Errorf("exit %d, want 1 and %q; output:\n%s", code, bad+tc.want, out.String())
+		}
 	}
 }

@@ -23,14 +23,14 @@ func init() {
 
 // Filter is a built response_headers instance. It is immutable, so every
 // loop may use it at once.
-type Filter struct{ edits Edits }
+type Filter struct{ edits filter.ResponseEdits }
 
 func build(m *config.Middleware) (filter.Filter, error) {
 	s, ok := m.Settings.(*Settings)
 	if !ok {
 		return nil, fmt.Errorf("%w (got %T)", errSettings, m.Settings)
 	}
-	return &Filter{edits: Compile(s.Set, s.Add, s.Remove)}, nil
+	return &Filter{edits: filter.CompileResponseEdits(s.Set, s.Add, s.Remove)}, nil
 }
 
 // Request does nothing: the work is on the response. Any loop.

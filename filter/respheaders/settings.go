@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/filter"
 )
 
 // Settings is a decoded `type: response_headers` instance, stored by
@@ -29,7 +30,7 @@ func decode(m *config.Middleware) error {
 	if len(s.Set) == 0 && len(s.Add) == 0 && len(s.Remove) == 0 {
 		errs = append(errs, errors.New("nothing to do: give set, add or remove"))
 	}
-	errs = append(errs, Check(m, Keys{"set", "add", "remove"}, s.Set, s.Add, s.Remove)...)
+	errs = append(errs, filter.CheckResponseEdits(m, filter.ResponseEditKeys{Set: "set", Add: "add", Remove: "remove"}, s.Set, s.Add, s.Remove)...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

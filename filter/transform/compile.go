@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/config"
-	"github.com/sluicehq/sluice/filter/respheaders"
+	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
 )
 
@@ -43,9 +43,9 @@ func compile(m *config.Middleware, s *Settings) (*Filter, []error) {
 		f.host = []byte(r.Host)
 	}
 	resp := &s.Response
-	c.errs = append(c.errs, respheaders.Check(m, respheaders.Keys{Set: "response.set_headers", Add: "response.add_headers", Remove: "response.remove_headers"},
+	c.errs = append(c.errs, filter.CheckResponseEdits(m, filter.ResponseEditKeys{Set: "response.set_headers", Add: "response.add_headers", Remove: "response.remove_headers"},
 		resp.SetHeaders, resp.AddHeaders, resp.RemoveHeaders)...)
-	f.response = respheaders.Compile(resp.SetHeaders, resp.AddHeaders, resp.RemoveHeaders)
+	f.response = filter.CompileResponseEdits(resp.SetHeaders, resp.AddHeaders, resp.RemoveHeaders)
 	f.requestEdits = len(f.remove)+len(f.rename)+len(f.set)+len(f.add) > 0 || !f.query.empty() ||
 		f.prefix != nil || f.regex != nil || f.host != nil
 	if !f.requestEdits && f.response.Empty() && len(c.errs) == 0 {

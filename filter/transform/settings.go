@@ -71,7 +71,7 @@ type RegexRewrite struct {
 }
 
 // ResponseEdits are response header edits, the rules and code of
-// response_headers (respheaders.Edits): removed, then set, then added.
+// response_headers (filter.ResponseEdits): removed, then set, then added.
 // Values are literals.
 type ResponseEdits struct {
 	SetHeaders    map[string]string `yaml:"set_headers"`    // name -> value, replacing

@@ -13,7 +13,8 @@
 // (filter/rewrite.go), which the engine applies when it writes the
 // upstream head; the route was matched before, so a rewritten path
 // reaches the same route's upstream, never another route's middleware.
-// Response edits are respheaders.Edits, run in the response phase.
+// Response edits are filter.ResponseEdits (response_headers' rules and
+// code), run in the response phase.
 // Everything is compiled at Build; a request allocates nothing, except
 // one small slice for a regexp rewrite that matches.
 package transform
@@ -27,7 +28,6 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"
-	"github.com/sluicehq/sluice/filter/respheaders"
 	"github.com/sluicehq/sluice/http1"
 )
 
@@ -46,7 +46,7 @@ type Filter struct {
 	regex    *regexRewrite
 	host     []byte
 
-	response     respheaders.Edits
+	response     filter.ResponseEdits
 	requestEdits bool     // any of the above but response
 	claims       bool     // a template reads claims
 	params       []string // the path parameters templates read

@@ -1,11 +1,8 @@
-package engine
+package proxy
 
 import (
 	"net/netip"
 	"time"
-
-	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/observe"
@@ -30,9 +27,10 @@ const outHighWater = 1 << 20
 
 // client is one accepted connection. All fields are loop only.
 type client struct {
-	lp       *loop
-	c        gnet.Conn
-	closed   bool // the gnet Conn is gone; never touch c again
+	lp       *Worker
+	c        Conn
+	sock     Socket
+	closed   bool // the connection is gone; never touch c again
 	detached bool // a stream goroutine owns the socket; c is stale until reattached
 	state    uint8
 	shutWR   bool       // write side shut down while lingering
@@ -42,10 +40,11 @@ type client struct {
 	ip       []byte     // peer address as text, for X-Forwarded-For
 	addr     netip.Addr // peer address
 	ex       *exchange  // the exchange in flight, nil when idle
-	counted  bool       // admitted under the connection caps (connlimit.go)
 	refused  bool       // refused by a connection cap or the drain; lingering after its 503
 	late     bool       // accepted during the drain, or silent since before it: its first request gets a 503 (drainrefuse.go)
 	used     bool       // a request has been parsed on it
+	torn     bool       // teardown ran
+	back     *stream    // the stream whose Reattach is under way
 
 	prev, next *client
 }
@@ -61,8 +60,8 @@ const inHighWater = 1 << 20
 // LAN sends a few MB in that time); past it the body moves to a stream.
 const holdHighWater = 8 << 20
 
-// onTraffic handles readable bytes. Loop only.
-func (cl *client) onTraffic() {
+// Traffic handles readable bytes. Loop only.
+func (cl *client) Traffic() {
 	switch {
 	case cl.closed:
 	case cl.state == csClosing:
@@ -156,11 +155,7 @@ func (cl *client) setIdle() {
 // had no Connection: close) is served with Connection: close, not dropped.
 // (Regression: TestDrainUnderLoad lost about 1 request in 100 runs.)
 func (cl *client) hasInput() bool {
-	if cl.c.InboundBuffered() > 0 {
-		return true
-	}
-	n, err := unix.IoctlGetInt(cl.c.Fd(), unix.SIOCINQ)
-	return err == nil && n > 0
+	return cl.c.InboundBuffered() > 0 || cl.sock.Unread()
 }
 
 // reject answers a request the gateway could not parse, then closes: after a
@@ -228,7 +223,7 @@ func (cl *client) tryShutWrite() {
 	}
 	cl.shutWR = true
 	cl.deadline = cl.lp.e.clock() + int64(lingerTime) // linger from the last byte sent
-	if err := unix.Shutdown(cl.c.Fd(), unix.SHUT_WR); err != nil {
+	if err := cl.sock.ShutWrite(); err != nil {
 		cl.close()
 	}
 }
@@ -280,21 +275,22 @@ func (cl *client) close() {
 		return
 	}
 	cl.gone()
-	_ = cl.lp.el.Close(cl.c)
 }
 
-// onClose is gnet's notice that the socket is gone. It can arrive in the
-// middle of our own work (gnet closes a connection inside Write when the
-// write fails), so the teardown waits until the current event is done; from
-// here on nothing writes to cl.c, whose fd number the kernel may already
-// have handed to a new socket. Loop only.
-func (cl *client) onClose(error) {
+// Closed is the transport's notice that the socket is gone. It can arrive
+// in the middle of our own work (a failed Write closes the connection), so
+// the teardown waits until the transport calls Teardown after the current
+// event; from here on nothing writes to cl.c, whose fd number the kernel
+// may already have handed to a new socket. Loop only.
+func (cl *client) Closed() {
 	if cl.detached || cl.closed {
 		return
 	}
 	cl.closed = true
-	cl.lp.afterEvent(cl)
 }
+
+// Teardown runs after the event in which Closed ran. Loop only.
+func (cl *client) Teardown() { cl.teardown() }
 
 // gone marks the connection closed and tears it down now. Loop only.
 func (cl *client) gone() {
@@ -305,14 +301,17 @@ func (cl *client) gone() {
 	cl.teardown()
 }
 
-// teardown forgets a closed connection and aborts its exchange. Loop only.
+// teardown forgets a closed connection, aborts its exchange and lets the
+// transport close the socket (or forget a detached one). Loop only.
 func (cl *client) teardown() {
+	if cl.torn {
+		return
+	}
+	cl.torn = true
 	cl.lp.clients.remove(cl)
-	cl.released() // before clients goes down: see Engine.serving
-	cl.lp.e.clients.Add(-1)
-	observe.ClientConnections.Dec()
 	if ex := cl.ex; ex != nil {
 		cl.ex = nil
 		ex.clientGone()
 	}
+	cl.sock.Close()
 }

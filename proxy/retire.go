@@ -1,10 +1,6 @@
-package engine
+package proxy
 
 import (
-	"context"
-
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/sluicehq/sluice/pipeline"
 	"github.com/sluicehq/sluice/upstream"
 )
@@ -22,30 +18,11 @@ import (
 // pool whose target is not in the new snapshot, and from then on such a
 // pool closes each connection when its exchange ends instead of parking it.
 
-// retirePoolsOnLoops asks every loop to retire the pools the serving
-// snapshot no longer uses. Any goroutine.
-func (e *Engine) retirePoolsOnLoops() {
-	e.loops.Range(func(_, v any) bool {
-		lp := v.(*loop)
-		_ = lp.el.Execute(context.Background(), lp.retirer)
-		return true
-	})
-}
-
-// newRetirer is the loop's Execute callback for retirePools.
-func (lp *loop) newRetirer() gnet.RunnableFunc {
-	return func(context.Context) error {
-		lp.enter()
-		lp.retirePools()
-		lp.leave()
-		return nil
-	}
-}
-
-// retirePools retires this loop's pools whose target the serving snapshot
-// does not use, once per snapshot (the sweep calls it too, so a swap whose
-// Execute was lost is caught within a tick). Loop only.
-func (lp *loop) retirePools() {
+// RetirePools retires this loop's pools whose target the serving snapshot
+// does not use, once per snapshot. The transport calls it on every loop
+// after Proxy.Swap; the sweep calls it too, so a swap whose call was lost
+// is caught within a tick. Loop only.
+func (lp *Worker) RetirePools() {
 	snap := lp.e.Snapshot()
 	if snap == lp.poolsSnap {
 		return

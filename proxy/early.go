@@ -1,4 +1,4 @@
-package engine
+package proxy
 
 import "bytes"
 
@@ -8,7 +8,7 @@ import "bytes"
 // that answers and then closes (Connection: close, an HTTP/1.0 server, many
 // error paths) before that would take its response with it: gnet frees the
 // buffer right after OnClose (gnet v2.9.7 eventloop_unix.go, close: OnClose,
-// then c.release()). So upConn.onClose keeps a copy on the exchange, bounded
+// then c.release()). So upConn.Closed keeps a copy on the exchange, bounded
 // by inHighWater like everything that waits for a detached client, and the
 // response is relayed from that copy once the client is back: the same
 // pumpResponse and relayHead, reading ex.early instead of the gnet buffer
@@ -26,7 +26,7 @@ import "bytes"
 // (Regression: TestUploadResponseBeforeCloseWhileDetached.)
 
 // keepEarly copies the response bytes a closing upstream leaves unread while
-// its exchange's client is detached; it runs in OnClose, the last moment
+// its exchange's client is detached; it runs in Closed, the last moment
 // they exist. One allocation, on a rare path. Loop only.
 func (up *upConn) keepEarly() {
 	ex := up.ex

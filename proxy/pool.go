@@ -1,11 +1,7 @@
-package engine
+package proxy
 
 import (
-	"context"
-	"net"
 	"time"
-
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicehq/sluice/observe"
 	"github.com/sluicehq/sluice/upstream"
@@ -15,7 +11,7 @@ import (
 // stay registered on the loop, so a peer that closes one is noticed (OnClose)
 // and it leaves the pool before anyone can pick it. Loop only.
 type pool struct {
-	lp      *loop
+	lp      *Worker
 	target  *upstream.Target
 	idle    []*upConn // LIFO: the most recently used conn is the warmest
 	dialing int
@@ -118,10 +114,9 @@ func (p *pool) sweep(now int64, draining bool) {
 	}
 }
 
-// dial opens a new connection for ex off the loop: a blocking dial with the
-// cluster's connect timeout on a goroutine, then Enroll onto this loop. The
-// pairing finishes in OnOpen (upConn.opened), never by waiting here: waiting
-// on Enroll's channel inside a callback would deadlock the loop. Loop only.
+// dial opens a new connection for ex through the transport, with the
+// cluster's connect timeout. The pairing finishes in upConn.Opened (or
+// DialFailed), never by waiting here. Loop only.
 func (p *pool) dial(ex *exchange) {
 	up := &upConn{lp: p.lp, pool: p, idleAt: -1}
 	up.attach(ex)
@@ -129,30 +124,5 @@ func (p *pool) dial(ex *exchange) {
 	ex.deadline = p.lp.e.clock() + int64(p.target.Cluster.ConnectTimeout+time.Second)
 	p.dialing++
 	p.m.Dials.Inc()
-	lp := p.lp
-	addr := p.target.Addr
-	timeout := p.target.Cluster.ConnectTimeout
-	go func() {
-		d := net.Dialer{Timeout: timeout}
-		nc, err := d.Dial("tcp", addr)
-		if err == nil {
-			ctx := gnet.NewContext(context.Background(), up)
-			var res <-chan gnet.RegisteredResult
-			if res, err = lp.el.Enroll(ctx, nc); err == nil {
-				if r := <-res; r.Err == nil {
-					return // OnOpen takes it from here
-				} else {
-					err = r.Err
-				}
-			} else {
-				_ = nc.Close()
-			}
-		}
-		_ = lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			lp.enter()
-			up.dialFailed(err)
-			lp.leave()
-			return nil
-		}))
-	}()
+	p.lp.loop.Dial(p.target.Addr, p.target.Cluster.ConnectTimeout, up)
 }

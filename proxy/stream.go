@@ -1,14 +1,10 @@
-package engine
+package proxy
 
 import (
 	"bytes"
-	"context"
 	"math"
-	"net"
 	"os"
 	"time"
-
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicehq/sluice/http1"
 )
@@ -16,8 +12,9 @@ import (
 // Long bodies that outrun their reader are moved off the loop (DESIGN §3.5).
 // gnet reads every readable socket at once and buffers without bound, so the
 // only way to make a fast sender wait for a slow receiver is to stop polling
-// the sender: we Dup its fd, close its gnet Conn (gnet removes the fd from
-// epoll before closing, so the dup stays a clean socket) and let a goroutine
+// the sender: the transport Dups its fd and lets go of its connection
+// (Socket.Detach; gnet removes the fd from epoll before closing, so the dup
+// stays a clean socket) and a goroutine
 // read it with blocking I/O and a real TCP window. For an upload the receiver
 // (the upstream) stays on the loop; the goroutine hands it one buffer at a
 // time with Execute and waits while its outbound buffer is above
@@ -39,7 +36,7 @@ const (
 type stream struct {
 	ex   *exchange
 	cl   *client
-	lp   *loop
+	lp   *Worker
 	file *os.File
 	fail chan struct{} // closed by the loop when the exchange died
 	held []byte        // body bytes gnet read before the detach, copied first
@@ -57,17 +54,13 @@ func (s *stream) alive() bool {
 // the loop is gone or the exchange died. Called by the stream goroutine.
 func (s *stream) onLoop(fn func() bool) bool {
 	done := make(chan bool, 1)
-	err := s.lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+	err := s.lp.loop.Execute(func() {
 		if !s.alive() {
 			done <- false
-			return nil
+			return
 		}
-		s.lp.enter()
-		ok := fn()
-		s.lp.leave()
-		done <- ok
-		return nil
-	}))
+		done <- fn()
+	})
 	if err != nil {
 		return false
 	}
@@ -77,17 +70,6 @@ func (s *stream) onLoop(fn func() bool) bool {
 	case <-s.fail:
 		return false
 	}
-}
-
-// detachFd dups c's fd so a goroutine can read it with blocking I/O.
-func detachFd(c gnet.Conn, name string) (*os.File, error) {
-	fd, err := c.Dup()
-	if err != nil {
-		return nil, err
-	}
-	// A non-blocking fd makes os.File use the runtime poller: reads park the
-	// goroutine, and deadlines work.
-	return os.NewFile(uintptr(fd), name), nil
 }
 
 // frames gathers what one read of a stream turned into, so it reaches the
@@ -181,23 +163,21 @@ func (s *stream) waitBelow(pending func() (int, bool), mark int) bool {
 // streamHighWater. Loop only.
 func (ex *exchange) streamRequest() {
 	cl := ex.cl
-	f, err := detachFd(cl.c, "client")
+	// Body bytes the transport already read (while the upstream was being
+	// dialed) go to the goroutine first; detaching drops them.
+	var held []byte
+	if b, _ := cl.c.Peek(-1); len(b) > 0 {
+		held = bytes.Clone(b)
+	}
+	f, err := cl.sock.Detach()
 	if err != nil {
 		ex.abortRequest(errCannotStreamBody)
 		return
 	}
-	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, fail: make(chan struct{})}
-	// Body bytes gnet already read (while the upstream was being dialed)
-	// go to the goroutine first; closing the Conn would drop them.
-	if held, _ := cl.c.Peek(-1); len(held) > 0 {
-		s.held = bytes.Clone(held)
-		_, _ = cl.c.Discard(-1)
-	}
+	s := &stream{ex: ex, cl: cl, lp: cl.lp, file: f, held: held, fail: make(chan struct{})}
 	ex.stream = s
 	s.lp.e.streams.Add(1)
 	cl.detached = true
-	old := cl.c
-	_ = cl.lp.el.Close(old) // onClose sees detached and keeps the client
 	go s.copyRequest()
 }
 
@@ -342,44 +322,30 @@ func (s *stream) abort(err *replyError) {
 // connection closes after the response.
 func (s *stream) reattach(overread bool) {
 	defer s.file.Close()
-	nc, err := net.FileConn(s.file)
-	if err != nil {
-		s.abort(errCannotResume)
-		return
-	}
 	s.onLoop(func() bool {
 		s.ex.reqDone = true
 		if overread {
 			s.ex.keepAlive = false
 		}
+		s.cl.back = s
 		return true
 	})
-	ctx := gnet.NewContext(context.Background(), &reattach{s: s})
-	res, err := s.lp.el.Enroll(ctx, nc)
-	if err == nil {
-		if r := <-res; r.Err == nil {
-			return
-		}
+	if err := s.cl.sock.Reattach(s.file); err != nil {
+		s.abort(errCannotResume)
 	}
-	_ = nc.Close()
-	s.onLoop(func() bool { s.cl.detached = false; s.cl.gone(); return true })
 }
 
-// reattach is the context of a client socket coming back from a stream.
-type reattach struct{ s *stream }
-
-// reattached runs in OnOpen for a client socket returning from a stream.
+// Reattached runs when the client's socket returns from a stream.
 // Loop only.
-func (r *reattach) reattached(c gnet.Conn) {
-	s := r.s
-	cl := s.cl
-	if !cl.detached || cl.closed {
-		_ = s.lp.el.Close(c)
+func (cl *client) Reattached(c Conn) {
+	s := cl.back
+	cl.back = nil
+	if !cl.detached || cl.closed || s == nil {
+		cl.sock.Close()
 		return
 	}
 	cl.c = c
 	cl.detached = false
-	c.SetContext(cl)
 	ex := cl.ex
 	if ex != s.ex {
 		return

@@ -1,4 +1,4 @@
-package engine
+package proxy
 
 import (
 	"bytes"
@@ -53,12 +53,12 @@ func (ex *exchange) shouldStreamResponse(next int) bool {
 // that were not relayed yet go to the goroutine first. Loop only.
 func (ex *exchange) streamResponse() {
 	up, cl := ex.up, ex.cl
-	out, err := detachFd(cl.c, "client")
+	out, err := cl.sock.Dup()
 	if err != nil {
 		ex.upstreamBroken(errCannotStreamResponse)
 		return
 	}
-	f, err := detachFd(up.c, "upstream")
+	f, err := up.sock.Dup()
 	if err != nil {
 		_ = out.Close()
 		ex.upstreamBroken(errCannotStreamResponse)
@@ -73,12 +73,12 @@ func (ex *exchange) streamResponse() {
 	up.discard() // the dup keeps the socket; this conn never returns to the pool
 	ex.stream = s
 	s.lp.e.streams.Add(1)
-	s.lp.e.caps.holdUpstream() // discard let go of the count; the dup is still a descriptor
+	s.lp.loop.HoldUpstream() // discard let go of the count; the dup is still a descriptor
 	go s.copyResponse()
 }
 
 func (s *stream) copyResponse() {
-	defer s.lp.e.caps.closeUpstream()
+	defer s.lp.loop.CloseUpstream()
 	defer s.file.Close()
 	// Framing state moves to the goroutine; the loop no longer touches it.
 	fr := s.ex.respFr

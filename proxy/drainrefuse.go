@@ -1,10 +1,6 @@
-package engine
+package proxy
 
-import (
-	"time"
-
-	"github.com/sluicehq/sluice/observe"
-)
+import "time"
 
 // Connections accepted during a drain. gnet v2.9.7 cannot close its
 // listener and keep its loops (see Engine.Shutdown), so the kernel keeps
@@ -21,7 +17,7 @@ import (
 // nothing of the drain), so the drain treats it the same way rather than
 // close it as an idle keep-alive connection.
 //
-// A late connection counts as refused from the start (caps.lingering), so
+// A late connection counts as refused from the start (Socket.Refused), so
 // the drain never waits for it: when the last request in flight ends, the
 // loops stop and any late connection still open is closed with them.
 
@@ -30,13 +26,32 @@ import (
 // that sends nothing gets nothing to read either way.
 const lateGrace = time.Second
 
-// acceptedLate adopts a connection accepted during the drain. Past
-// maxRefusedLingering refusals it is closed at once (a flood during the
-// drain must not pin descriptors). Loop only.
-func (cl *client) acceptedLate() {
-	observe.ClientRefusedDraining.Inc()
+// The transport decides who is refused (connection caps, the drain) and
+// how many refused connections may linger; the proxy answers them.
+
+// refuse answers a new connection with a 503 JSON error saying err,
+// Retry-After: 1 and Connection: close, then lingers (or, when the
+// transport says too many linger already, closes). Loop only.
+func (cl *client) refuse(err *replyError) {
+	var id [idLen]byte
+	cl.lp.newRequestID(&id)
+	ex := exchange{cl: cl, clientMinor: 1}
+	ex.setID(id[:])
+	ex.fx.AddResponseHeader("Retry-After", []byte("1"))
+	linger := cl.sock.Refused() // true for a late one, counted at accept
 	cl.refused = true
-	if cl.lp.e.caps.lingering.Add(1) > maxRefusedLingering {
+	ex.fail(err, nil, true) // closes after the flush
+	if !linger {
+		cl.close()
+	}
+}
+
+// acceptedLate adopts a connection accepted during the drain. When the
+// transport says too many refused connections linger it is closed at once
+// (a flood during the drain must not pin descriptors). Loop only.
+func (cl *client) acceptedLate() {
+	cl.refused = true
+	if !cl.sock.Refused() {
 		cl.close()
 		return
 	}
@@ -61,7 +76,7 @@ func (cl *client) lateSweep(now int64) {
 // silentAtDrain turns a connection that has carried no request and has no
 // input when the drain begins into a late one. Loop only.
 func (cl *client) silentAtDrain() {
-	if cl.refused || cl.lp.e.caps.lingering.Add(1) > maxRefusedLingering {
+	if cl.refused || !cl.sock.Refused() {
 		cl.close()
 		return
 	}

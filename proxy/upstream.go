@@ -1,8 +1,6 @@
-package engine
+package proxy
 
 import (
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/upstream"
@@ -11,9 +9,10 @@ import (
 // upConn is one connection to an upstream target, enrolled on the loop of
 // the client it was dialed for. All fields are loop only.
 type upConn struct {
-	lp        *loop
+	lp        *Worker
 	pool      *pool
-	c         gnet.Conn // nil until OnOpen
+	c         Conn      // nil until Opened
+	sock      Socket    // nil until Opened
 	ex        *exchange // exchange in flight; nil when idle
 	closed    bool
 	tornDown  bool // teardown ran (it may be reached twice: pool.get and the deferred list)
@@ -30,10 +29,9 @@ func (up *upConn) attach(ex *exchange) {
 	ex.lastReused = up.reused
 }
 
-// opened runs in OnOpen: the dial finished and the conn is on our loop.
-// Loop only.
-func (up *upConn) opened(c gnet.Conn) {
-	up.c = c
+// Opened: the dial finished and the conn is on our loop. Loop only.
+func (up *upConn) Opened(c Conn, s Socket) {
+	up.c, up.sock = c, s
 	p := up.pool
 	p.dialing--
 	p.busy++
@@ -47,12 +45,12 @@ func (up *upConn) opened(c gnet.Conn) {
 	ex.send()
 }
 
-// dialFailed runs on the loop when the dial or enroll failed. Loop only.
-func (up *upConn) dialFailed(err error) {
+// DialFailed: the dial failed. Loop only.
+func (up *upConn) DialFailed(error) {
 	up.pool.dialing--
 	up.closed = true
 	up.tornDown = true
-	up.lp.e.caps.closeUpstream()
+	up.lp.loop.CloseUpstream()
 	ex := up.ex
 	up.ex = nil
 	if ex == nil || ex.up != up || ex.cl == nil || ex.cl.closed {
@@ -67,8 +65,8 @@ func (up *upConn) dialFailed(err error) {
 	ex.fail(errConnectFailed, nil, !ex.reqDone)
 }
 
-// onTraffic relays response bytes. Loop only.
-func (up *upConn) onTraffic() {
+// Traffic relays response bytes. Loop only.
+func (up *upConn) Traffic() {
 	if up.closed {
 		return
 	}
@@ -81,16 +79,19 @@ func (up *upConn) onTraffic() {
 	up.ex.pumpResponse()
 }
 
-// onClose is gnet's notice that the socket is gone; like client.onClose it
-// tears down after the current event. Loop only.
-func (up *upConn) onClose(error) {
+// Closed is the transport's notice that the socket is gone; like
+// client.Closed, the teardown waits for Teardown, after the current event.
+// Loop only.
+func (up *upConn) Closed() {
 	if up.closed {
 		return
 	}
 	up.closed = true
 	up.keepEarly()
-	up.lp.afterEvent(up)
 }
+
+// Teardown runs after the event in which Closed ran. Loop only.
+func (up *upConn) Teardown() { up.teardown() }
 
 // teardown takes a closed connection out of its pool and tells its exchange.
 // Loop only.
@@ -99,7 +100,7 @@ func (up *upConn) teardown() {
 		return
 	}
 	up.tornDown = true
-	up.lp.e.caps.closeUpstream()
+	up.lp.loop.CloseUpstream()
 	if up.idleAt >= 0 {
 		up.pool.remove(up)
 		return
@@ -130,9 +131,9 @@ func (up *upConn) discard() {
 	// (idle timeout, surplus, max_idle 0, retired pools) until every new
 	// upstream connection was refused with 503 (issue 12).
 	up.tornDown = true
-	up.lp.e.caps.closeUpstream()
-	if up.c != nil {
-		_ = up.lp.el.Close(up.c)
+	up.lp.loop.CloseUpstream()
+	if up.sock != nil {
+		up.sock.Close()
 	}
 }
 

@@ -1,13 +1,10 @@
-package engine
+package proxy
 
 import (
-	"context"
 	"net/netip"
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/sluicehq/sluice/http1"
 )
@@ -73,12 +70,7 @@ func (ex *exchange) Park(timeout time.Duration, msg string) func() {
 		if once.Swap(true) {
 			return
 		}
-		_ = lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			lp.enter()
-			ex.resume(gen)
-			lp.leave()
-			return nil
-		}))
+		_ = lp.loop.Execute(func() { ex.resume(gen) })
 	}
 }
 

@@ -1,4 +1,4 @@
-package engine
+package proxy
 
 import (
 	"time"
@@ -97,7 +97,7 @@ type exchange struct {
 	hasQuery             bool
 }
 
-func (lp *loop) getExchange() *exchange {
+func (lp *Worker) getExchange() *exchange {
 	if n := len(lp.free); n > 0 {
 		ex := lp.free[n-1]
 		lp.free = lp.free[:n-1]
@@ -107,7 +107,7 @@ func (lp *loop) getExchange() *exchange {
 }
 
 // release returns ex to the free list. Loop only.
-func (lp *loop) release(ex *exchange) {
+func (lp *Worker) release(ex *exchange) {
 	if ex.head != nil {
 		bytebufferpool.Put(ex.head)
 	}
@@ -283,7 +283,7 @@ func (ex *exchange) connect() {
 		ex.send()
 		return
 	}
-	if !ex.cl.lp.e.caps.openUpstream(ex.cl.lp.e.fdBudget) {
+	if !ex.cl.lp.loop.OpenUpstream() {
 		// Out of descriptors: the gateway is full, the target is not at
 		// fault, so the try is cancelled, not failed (no breaker count).
 		observe.UpstreamRefusedFD.Inc()

@@ -1,4 +1,4 @@
-package engine
+package proxy
 
 import (
 	"crypto/rand"
@@ -17,7 +17,7 @@ func newIDSeed() uint64 {
 }
 
 // newRequestID fills id with a fresh request ID. Loop only.
-func (lp *loop) newRequestID(id *[idLen]byte) {
+func (lp *Worker) newRequestID(id *[idLen]byte) {
 	lp.reqSeq++
 	putHex(id[:16], lp.e.idSeed^uint64(lp.idx)<<56)
 	putHex(id[16:], lp.reqSeq)

@@ -74,6 +74,15 @@ func BenchmarkProxyRoundTripTransform(b *testing.B) {
 	benchmarkProxy(b, transformBenchMiddleware, "    middleware: [shape]\n", "")
 }
 
+// BenchmarkProxyRoundTripTransformCORS is the same with cors before the
+// transform, granting a pattern-allowed origin: the issue's "0-alloc
+// benchmark with transform + cors on the route".
+func BenchmarkProxyRoundTripTransformCORS(b *testing.B) {
+	benchmarkProxy(b, transformBenchMiddleware+
+		`  edge_cors: {type: cors, allow_origins: ["https://*.example.com"], expose_headers: [X-Request-ID], allow_credentials: true}
+`, "    middleware: [edge_cors, shape]\n", "Origin: https://shop.example.com\r\n")
+}
+
 const transformBenchMiddleware = `middleware:
   shape: {type: transform,
           request:  {set_headers: {X-Tenant: "t-{params.*}", X-Client: "{client_ip}"}, add_headers: {X-Req: "{request_id}"},

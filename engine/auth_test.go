@@ -365,6 +365,11 @@ func TestJWKSRotationUnderLoad(t *testing.T) {
 // raw lines (net/http would canonicalise the names we want to see), and
 // answers 200 on a keep-alive connection.
 func authHeadRecorder(t *testing.T) (addr string, heads chan []string) {
+	return headRecorder(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+}
+
+// headRecorder is authHeadRecorder answering every request with resp.
+func headRecorder(t *testing.T, resp string) (addr string, heads chan []string) {
 	heads = make(chan []string, 16)
 	up := startScriptedUpstream(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
@@ -381,7 +386,7 @@ func authHeadRecorder(t *testing.T) (addr string, heads chan []string) {
 				lines = append(lines, strings.TrimRight(line, "\r\n"))
 			}
 			heads <- lines
-			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+			if _, err := io.WriteString(c, resp); err != nil {
 				return
 			}
 		}

@@ -124,7 +124,8 @@ type Exchange struct {
 	bodyLimit int64
 	bodyAt    []int
 
-	detailBody []byte // RejectDetail's document (detail.go)
+	detailBody []byte  // RejectDetail's document (detail.go)
+	rw         rewrite // path, query and Host edits (rewrite.go)
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -156,6 +157,7 @@ func (x *Exchange) Reset(p Parker) {
 		respRemove:  x.respRemove[:0],
 		bodyAt:      x.bodyAt[:0],
 		detailBody:  x.detailBody[:0],
+		rw:          x.rw.reset(),
 		parker:      p,
 	}
 }

@@ -83,7 +83,7 @@ func (ex *exchange) retry() {
 		ex.noTarget()
 		return
 	}
-	if ex.target != failed && !ex.route.PreserveHost {
+	if ex.target != failed && !ex.route.PreserveHost && ex.fx.UpstreamHost() == nil {
 		ex.rehost()
 	}
 	ex.gotByte = false

@@ -29,6 +29,7 @@ func (ex *exchange) startFilters(req *http1.Request, norm []byte) {
 	x.Path = norm
 	x.Params = &ex.cl.lp.params
 	x.Route = ex.route.Name
+	x.SetStripPrefix(ex.route.StripPrefix)
 	x.Now = epochWall + ex.tStart // precise: limiters and audit lines want it
 	x.RequestID = ex.requestID()
 }

@@ -11,27 +11,25 @@ import (
 const via = "sluice"
 
 // appendUpstreamHead writes the request head sent upstream: always HTTP/1.1,
-// the normalised (and prefix-stripped) path, hop-by-hop headers and those the
-// client named in Connection removed, identity headers the gateway owns
+// the normalised and prefix-stripped path (or a filter's rewrite, as the
+// query and Host), hop-by-hop headers and those the client named in
+// Connection removed, identity headers the gateway owns
 // removed so no client can forge them, and the forwarding headers set
 // (forwarded.go).
 func appendUpstreamHead(b []byte, ex *exchange, req *http1.Request, path []byte) []byte {
-	if sp := ex.route.StripPrefix; len(sp) > 0 && bytes.HasPrefix(path, sp) {
-		path = path[len(sp):]
-	}
+	path = ex.fx.ForwardPath(path, ex.route.StripPrefix) // strip_prefix, or a filter's rewrite
 	b = append(b, req.Method...)
 	b = append(b, ' ')
-	if len(path) == 0 || path[0] != '/' {
-		b = append(b, '/')
-	}
 	b = append(b, path...)
-	if req.Query != nil {
+	if q := ex.fx.ForwardQuery(req.Query); q != nil {
 		b = append(b, '?')
-		b = append(b, req.Query...)
+		b = append(b, q...)
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	ex.hostAt = len(b)
-	if ex.route.PreserveHost && len(req.Host) > 0 {
+	if h := ex.fx.UpstreamHost(); h != nil { // a filter's (transform's host)
+		b = append(b, h...)
+	} else if ex.route.PreserveHost && len(req.Host) > 0 {
 		b = append(b, req.Host...)
 	} else {
 		b = append(b, ex.target.Host...)

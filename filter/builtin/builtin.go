@@ -11,5 +11,6 @@ import (
 	_ "github.com/sluicehq/sluice/filter/ratelimit"   // type: rate_limit
 	_ "github.com/sluicehq/sluice/filter/require"     // type: require
 	_ "github.com/sluicehq/sluice/filter/respheaders" // type: response_headers
+	_ "github.com/sluicehq/sluice/filter/transform"   // type: transform
 	_ "github.com/sluicehq/sluice/filter/validate"    // type: validate
 )

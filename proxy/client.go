@@ -45,6 +45,7 @@ type client struct {
 	used     bool       // a request has been parsed on it
 	torn     bool       // teardown ran
 	back     *stream    // the stream whose Reattach is under way
+	call     *subCall   // a sub-request's downstream (call.go), nil for a socket
 
 	prev, next *client
 }
@@ -200,6 +201,10 @@ func (cl *client) finished(keepAlive bool) {
 // Loop only.
 func (cl *client) closeAfterFlush() {
 	if cl.closed {
+		return
+	}
+	if cl.call != nil {
+		cl.call.finished() // nothing to flush, no peer to linger for
 		return
 	}
 	cl.state = csClosing

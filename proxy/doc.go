@@ -12,6 +12,11 @@
 // retry, timeout and error policy are table tests without sockets. proxy
 // imports neither gnet nor golang.org/x/sys (internal/archtest checks it).
 //
+// The same seam carries sub-requests (filter.Exchange.Call, call.go): a
+// call is an exchange whose downstream is an in-memory Conn and Socket on
+// the parent's loop, so it is parsed, balanced, retried and timed out like
+// any request, and its answer is collected instead of written to a socket.
+//
 // One Proxy holds what every loop shares (the snapshot, the coarse clock,
 // the drain flag); one Worker per event loop holds that loop's clients,
 // keep-alive pools and free lists. Every method whose doc says "loop only"

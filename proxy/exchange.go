@@ -82,6 +82,10 @@ type exchange struct {
 	gen     uint32        // bumped on release, so a late resume finds a stranger
 	keep    []byte        // method and path copied for Finish
 
+	// Sub-requests (call.go).
+	calls    []*subCall // running
+	awaiting bool       // parked until calls is empty (filter.Exchange.Await)
+
 	// Balancing state (see balance.go).
 	hashKey         uint64        // consistent-hash key
 	wait            time.Duration // until a target may be tried, when none was
@@ -119,6 +123,9 @@ func (lp *Worker) release(ex *exchange) {
 		s.closeStreamFiles() // ...or now, if it is blocked in I/O
 	}
 	ex.report(upstream.Cancelled) // no verdict was reached on the target
+	if len(ex.calls) > 0 {
+		ex.cancelCalls()
+	}
 	if ex.chain.HasFinishers() {
 		ex.finish()
 	}
@@ -126,7 +133,7 @@ func (lp *Worker) release(ex *exchange) {
 	resp := ex.resp
 	resp.Reset() // keep the header slice's capacity
 	ex.fx.Reset(nil)
-	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], logPath: ex.logPath[:0], logQuery: ex.logQuery[:0], gen: ex.gen + 1}
+	*ex = exchange{resp: resp, fx: ex.fx, keep: ex.keep[:0], logPath: ex.logPath[:0], logQuery: ex.logQuery[:0], calls: ex.calls[:0], gen: ex.gen + 1}
 	if len(lp.free) < 1024 {
 		lp.free = append(lp.free, ex)
 	}
@@ -194,7 +201,7 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 		return
 	}
 	lp.params.Reset()
-	idx, res, allow := snap.Router.Match(req.Host, req.Method, norm, req, &lp.params)
+	idx, res, allow := cl.match(snap, req, norm)
 	switch res {
 	case router.NotFound:
 		fail(errNoRoute, nil)
@@ -216,7 +223,7 @@ func (cl *client) begin(snap *pipeline.Snapshot, n int) {
 	// trailers (http1.BodyFramer).
 	ex.reqFr.Reset(ex.reqFraming, req.ContentLength, true)
 	ex.reqDone = ex.reqFraming == http1.FramingNone
-	ex.route = snap.Routes[idx]
+	ex.route = cl.route(snap, idx)
 	if ex.chain = ex.route.Chain; ex.chain != nil {
 		ex.startFilters(req, norm)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,27 +19,12 @@ import (
 // without a socket, a loop or a sleep. Everything runs on the test
 // goroutine, which plays the event loop.
 
-// memConn is a Conn over memory: in is what the peer sent and the proxy
-// has not consumed, out what the proxy wrote.
+// memConn is a Conn over memory: inbuf is what the peer sent and the
+// proxy has not consumed, out what the proxy wrote.
 type memConn struct {
-	in      []byte
+	inbuf
 	out     bytes.Buffer
 	pending int // OutboundBuffered: bytes "the socket did not take"
-}
-
-func (c *memConn) Peek(n int) ([]byte, error) {
-	if n < 0 || n > len(c.in) {
-		return c.in, nil
-	}
-	return c.in[:n], nil
-}
-
-func (c *memConn) Discard(n int) (int, error) {
-	if n < 0 || n > len(c.in) {
-		n = len(c.in)
-	}
-	c.in = c.in[n:]
-	return n, nil
 }
 
 func (c *memConn) Write(b []byte) (int, error) { return c.out.Write(b) }
@@ -54,7 +38,6 @@ func (c *memConn) Writev(bs [][]byte) (int, error) {
 	return n, nil
 }
 
-func (c *memConn) InboundBuffered() int  { return len(c.in) }
 func (c *memConn) OutboundBuffered() int { return c.pending }
 
 // takeOut returns what was written since the last call.
@@ -67,18 +50,13 @@ func (c *memConn) takeOut() string {
 // memSock is a Socket over memory. It cannot be detached: the streaming
 // paths are the engine's end-to-end tests' to prove.
 type memSock struct {
+	noFd
 	closed, shut, refused bool
 }
 
-var errMemory = errors.New("memory socket: no descriptor")
-
-func (s *memSock) Close()                    { s.closed = true }
-func (s *memSock) ShutWrite() error          { s.shut = true; return nil }
-func (s *memSock) Unread() bool              { return false }
-func (s *memSock) Dup() (*os.File, error)    { return nil, errMemory }
-func (s *memSock) Detach() (*os.File, error) { return nil, errMemory }
-func (s *memSock) Reattach(*os.File) error   { return errMemory }
-func (s *memSock) Refused() bool             { s.refused = true; return true }
+func (s *memSock) Close()           { s.closed = true }
+func (s *memSock) ShutWrite() error { s.shut = true; return nil }
+func (s *memSock) Refused() bool    { s.refused = true; return true }
 
 // memDial is a Dial the test has not answered yet.
 type memDial struct {
@@ -145,6 +123,23 @@ func newRig(t *testing.T, yml string) *rig {
 	return r
 }
 
+// run runs what was queued with Execute, and what that queued, until
+// nothing is left: the loop's next events.
+func (r *rig) run() {
+	for {
+		r.lp.mu.Lock()
+		q := r.lp.queue
+		r.lp.queue = nil
+		r.lp.mu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, fn := range q {
+			fn()
+		}
+	}
+}
+
 // advance moves the clock by d and sweeps, as the transport's tick does.
 func (r *rig) advance(d time.Duration) {
 	r.now += int64(d)
@@ -169,7 +164,7 @@ func (r *rig) client(peer string) *memClient {
 
 // send delivers raw bytes from the client.
 func (mc *memClient) send(raw string) {
-	mc.c.in = append(mc.c.in, raw...)
+	mc.c.inbuf = append(mc.c.inbuf, raw...)
 	mc.h.Traffic()
 }
 
@@ -209,7 +204,7 @@ type memUp struct {
 
 // reply delivers raw bytes from the upstream.
 func (u *memUp) reply(raw string) {
-	u.c.in = append(u.c.in, raw...)
+	u.c.inbuf = append(u.c.inbuf, raw...)
 	u.h.Traffic()
 }
 

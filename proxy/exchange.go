@@ -126,6 +126,7 @@ func (lp *Worker) release(ex *exchange) {
 	if len(ex.calls) > 0 {
 		ex.cancelCalls()
 	}
+	ex.cancelPark()
 	if ex.chain.HasFinishers() {
 		ex.finish()
 	}

@@ -131,10 +131,20 @@ func (ex *exchange) reread() (int, bool) {
 	return n, true
 }
 
+// cancelPark tells the filter that paused the request that it ended
+// unresumed (filter.Canceler). Loop only.
+func (ex *exchange) cancelPark() {
+	if ex.paused {
+		ex.paused = false
+		ex.cancelCalls() // the filter's sub-requests first, as Canceler promises
+		ex.chain.Cancel(&ex.fx, ex.chainAt)
+	}
+}
+
 // sweepParked fails a request parked for too long. Loop only.
 func (ex *exchange) sweepParked(now int64) {
 	if now >= ex.deadline {
-		ex.paused = false
+		ex.cancelPark()
 		msg := ex.parkMsg
 		if msg == "" {
 			msg = parkMessage

@@ -186,7 +186,11 @@ func (ex *exchange) pumpResponse() {
 			ex.upstreamBroken(errBadChunkedResponse)
 			return
 		}
-		if body.Len() > 0 {
+		if ex.rb.on {
+			if !ex.writeTransformed(nil, body.Data, done) {
+				return
+			}
+		} else if body.Len() > 0 {
 			ex.bytesOut += int64(body.Len())
 			cl.lp.writeFrame(cl.c, nil, body)
 		}
@@ -273,6 +277,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	// A chunked body is re-chunked for HTTP/1.1 clients (our size lines, no
 	// extensions, no trailers) and de-chunked for HTTP/1.0 ones.
 	ex.respFr.Reset(ex.respFrame, ex.resp.ContentLength, !ex.dechunk)
+	ex.startBodyPhase() // a ResponseHead filter may transform the body (response_body.go)
 	if ex.respFrame == http1.FramingClose || ex.dechunk || !ex.reqDone {
 		// Without a length the client learns the end only from our close;
 		// and a request body the upstream did not wait for leaves the
@@ -299,8 +304,12 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		}
 	}
 	ex.wrote = true
-	ex.bytesOut += int64(len(cl.lp.out) + body.Len())
-	cl.lp.writeFrame(cl.c, cl.lp.out, body)
+	if ex.rb.on {
+		ex.writeTransformed(cl.lp.out, body.Data, done)
+	} else {
+		ex.bytesOut += int64(len(cl.lp.out) + body.Len())
+		cl.lp.writeFrame(cl.c, cl.lp.out, body)
+	}
 	if cl.closed {
 		return false // the write failed and closed it; the teardown follows
 	}
@@ -345,6 +354,9 @@ func (ex *exchange) upstreamClosed() {
 		// An upload stream owns the client; it sees the upstream gone at its
 		// next step and answers the client itself.
 	case ex.respState == rsBody && ex.respFrame == http1.FramingClose:
+		if ex.rb.on && !ex.writeTransformed(nil, nil, true) {
+			return // the transforms' last bytes could not go out
+		}
 		ex.complete() // a close-delimited body ends here
 	case !ex.gotByte && ex.retryable():
 		// Replay once on a new connection: another pooled one may have been

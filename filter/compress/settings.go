@@ -26,7 +26,7 @@ type Settings struct {
 	// Empty: defaultContentTypes.
 	ContentTypes []string `yaml:"content_types"`
 	// Level (yaml `level`): the compression level per coding; an absent
-	// one takes its default (gzip 5, br 4, zstd 3).
+	// one takes its default (gzip 5, br 3, zstd 3).
 	Level Levels `yaml:"level"`
 }
 
@@ -34,7 +34,7 @@ type Settings struct {
 type Levels struct {
 	// Gzip (yaml `gzip`): 1 (fastest) to 9 (smallest). Default 5.
 	Gzip *int `yaml:"gzip"`
-	// Br (yaml `br`): brotli quality, 0 to 11. Default 4.
+	// Br (yaml `br`): brotli quality, 0 to 11. Default 3.
 	Br *int `yaml:"br"`
 	// Zstd (yaml `zstd`): 1 to 22 as zstd numbers them; the encoder has
 	// four speeds (1-2 fastest, 3-5 default, 6-9 better, 10+ best). Default 3.
@@ -46,7 +46,7 @@ type Levels struct {
 // CPU than it saves bytes.
 const (
 	defaultGzip = 5
-	defaultBr   = 4
+	defaultBr   = 3
 	defaultZstd = 3
 	defaultMin  = 1 << 10
 )

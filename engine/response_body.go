@@ -3,6 +3,8 @@ package engine
 import (
 	"strconv"
 
+	"github.com/valyala/bytebufferpool"
+
 	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/http1"
 )
@@ -21,9 +23,12 @@ import (
 // respBody is how a transformed response body is framed for the client.
 // The zero value is the plain relay. Loop only (copied to a stream).
 type respBody struct {
-	on      bool     // a transform is attached: relay payload through it
-	chunked bool     // we chunk what comes out (HTTP/1.1 client)
-	size    [18]byte // a chunk's size line
+	on      bool                       // a transform is attached: relay payload through it
+	chunked bool                       // we chunk what comes out (HTTP/1.1 client)
+	whole   bool                       // gathered whole and transformed off the loop (response_body_offload.go)
+	pending bool                       // a worker has the whole body
+	buf     *bytebufferpool.ByteBuffer // the body gathered so far
+	size    [18]byte                   // a chunk's size line
 }
 
 // startBodyPhase sets the relay up for the transforms attached by
@@ -46,6 +51,7 @@ func (ex *exchange) startBodyPhase() {
 	if reframe && !ex.rb.chunked {
 		ex.keepAlive = false // an HTTP/1.0 client learns the end from our close
 	}
+	ex.rb.whole = ex.respFrame == http1.FramingLength && ex.resp.ContentLength <= offloadMax
 }
 
 // appendBodyFraming writes the framing header of a transformed body: none
@@ -67,7 +73,9 @@ func appendBodyFraming(b []byte, ex *exchange) []byte {
 func (ex *exchange) writeTransformed(head, data []byte, end bool) bool {
 	cl := ex.cl
 	var f http1.Frame
-	if len(data) > 0 || end {
+	if ex.rb.whole {
+		ex.gather(data) // the rest comes with completeBody
+	} else if len(data) > 0 || end {
 		out, err := ex.fx.Body().Transform(data, end)
 		if err != nil {
 			cl.lp.writeFrame(cl.c, head, f)

@@ -39,7 +39,7 @@ var respBufs = sync.Pool{New: func() any { b := make([]byte, respBuf); return &b
 // (closing the upstream's Conn would drop that). Loop only.
 func (ex *exchange) shouldStreamResponse(next int) bool {
 	cl, up := ex.cl, ex.up
-	if ex.respState != rsBody || !ex.reqDone || cl.closed || up == nil || up.closed || up.c.OutboundBuffered() != 0 {
+	if ex.respState != rsBody || ex.rb.whole || !ex.reqDone || cl.closed || up == nil || up.closed || up.c.OutboundBuffered() != 0 {
 		return false
 	}
 	out := cl.c.OutboundBuffered()

@@ -196,7 +196,7 @@ func (ex *exchange) pumpResponse() {
 		}
 		ex.respConsume(n)
 		if done {
-			ex.complete()
+			ex.completeBody()
 			return
 		}
 	}
@@ -315,7 +315,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	}
 	ex.respConsume(n + m)
 	if done {
-		ex.complete()
+		ex.completeBody()
 		return false
 	}
 	return true
@@ -325,7 +325,17 @@ func (ex *exchange) relayHead(buf []byte) bool {
 // the upstream goes back to its pool when it can carry another request.
 // Loop only.
 func (ex *exchange) complete() {
-	up, cl := ex.up, ex.cl
+	cl := ex.cl
+	ex.putUpstream()
+	keepAlive := ex.keepAlive && ex.reqDone
+	cl.lp.release(ex)
+	cl.finished(keepAlive)
+}
+
+// putUpstream lets go of an upstream whose response is all in: back to its
+// pool when it can carry another request. Loop only.
+func (ex *exchange) putUpstream() {
+	up := ex.up
 	// Bytes after the end of the response would be read as the answer to the
 	// next request on this connection: such an upstream is not reused.
 	reusable := ex.reqDone && ex.resp.KeepAlive && ex.respFrame != http1.FramingClose &&
@@ -340,9 +350,6 @@ func (ex *exchange) complete() {
 			up.discard()
 		}
 	}
-	keepAlive := ex.keepAlive && ex.reqDone
-	cl.lp.release(ex)
-	cl.finished(keepAlive)
 }
 
 // upstreamClosed handles the upstream socket closing under an exchange.

@@ -59,3 +59,29 @@ func itoa(n int) string {
 	}
 	return string(rune('0' + n))
 }
+
+// BenchmarkRuns encodes the same body as four 16 KiB runs, each flushed,
+// as a response relayed in four reads is.
+func BenchmarkRuns(b *testing.B) {
+	body := jsonBody(b)
+	for _, run := range []int{16 << 10, 4 << 10, 1 << 10} {
+		for _, c := range []coding{gzipCoding, brCoding, zstdCoding} {
+			b.Run(codingNames[c]+"-"+itoa(run>>10)+"k", func(b *testing.B) {
+				e := newEncoders(c, levelOf(Levels{}, c))
+				n := 0
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					t := e.get()
+					n = 0
+					for p := body; len(p) > 0; p = p[run:] {
+						out, _ := t.Transform(p[:run], len(p) == run)
+						n += len(out)
+					}
+					t.Release()
+				}
+				b.ReportMetric(float64(len(body))/float64(n), "ratio")
+			})
+		}
+	}
+}

@@ -357,6 +357,9 @@ func (ex *exchange) putUpstream() {
 func (ex *exchange) upstreamClosed() {
 	ex.up = nil
 	switch {
+	case ex.rb.pending:
+		// The body is all in and with a worker (response_body_offload.go):
+		// its result completes the exchange.
 	case ex.cl.detached:
 		// An upload stream owns the client; it sees the upstream gone at its
 		// next step and answers the client itself.

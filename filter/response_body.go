@@ -106,6 +106,16 @@ func (r *Response) attach(t BodyTransform, resizes bool) bool {
 	return true
 }
 
+// dropBodyPhase forgets the transforms attached to an upstream response a
+// later filter replaced with a local answer: that body is never relayed,
+// and the Content-Encoding they announced would mislabel the answer.
+func (x *Exchange) dropBodyPhase() {
+	if x.body.Active() {
+		x.body.Release()
+		x.respHeaders = dropLines(x.respHeaders, "Content-Encoding")
+	}
+}
+
 // Body is the response's body phase, for the engine to run while the loop
 // relays the body. Engine only.
 func (x *Exchange) Body() *BodyChain { return &x.body }

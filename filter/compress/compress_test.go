@@ -321,3 +321,35 @@ func TestCompressNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// replacer answers every upstream response locally (a later check of the
+// response, say) from its ResponseHead.
+type replacer struct{}
+
+func (replacer) Request(*filter.Exchange) filter.Verdict { return filter.Continue }
+func (replacer) ResponseHead(x *filter.Exchange, _ *filter.Response) filter.Verdict {
+	return x.Reply(502, []byte("Content-Type: text/plain\r\n"), []byte("replaced\n"))
+}
+
+// TestCompressedResponseReplaced: compress decided first (it is later in
+// route order), then an earlier filter replaced the response: the local
+// answer carries no Content-Encoding, and the encoder went back.
+func TestCompressedResponseReplaced(t *testing.T) {
+	f := mustBuild(t, "{type: compress}")
+	c := filter.NewChain(replacer{}, f)
+	var req http1.Request
+	if _, err := http1.ParseRequest([]byte("GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n"), &req, nil); err != nil {
+		t.Fatal(err)
+	}
+	var x filter.Exchange
+	x.Reset(nil)
+	x.Req, x.Method = &req, req.Method
+	c.Run(&x, 0)
+	hs := []http1.Header{{Name: []byte("Content-Type"), Value: []byte("application/json")}}
+	if v, at := c.ResponseHead(&x, 2, 200, hs, false); v != filter.Respond || at != 0 {
+		t.Fatalf("verdict %v at %d", v, at)
+	}
+	if x.Body().Active() || strings.Contains(string(x.ResponseHeaders()), "Content-Encoding") {
+		t.Fatalf("the local answer keeps the body phase: active %v, lines %q", x.Body().Active(), x.ResponseHeaders())
+	}
+}

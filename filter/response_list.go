@@ -65,14 +65,10 @@ func (r *Response) AddListToken(name, token string) {
 // when there is none.
 func nextLineNamed(lines []byte, name string) (value, rest []byte, ok bool) {
 	for len(lines) > 0 {
-		end := bytes.IndexByte(lines, '\n') + 1
-		if end == 0 {
-			end = len(lines)
-		}
-		line := lines[:end]
-		lines = lines[end:]
-		if c := bytes.IndexByte(line, ':'); c > 0 && http1.EqualFold(line[:c], name) {
-			return bytes.TrimSpace(line[c+1:]), lines, true
+		var n, line []byte
+		n, line, lines = cutLine(lines)
+		if n != nil && http1.EqualFold(n, name) {
+			return bytes.TrimSpace(line[len(n)+1:]), lines, true
 		}
 	}
 	return nil, nil, false

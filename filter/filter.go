@@ -120,6 +120,13 @@ type Exchange struct {
 	respRemove []string
 	body       BodyChain
 	listBuf    []byte // AddListToken's scratch
+
+	// Body phase (body.go): the smallest limit asked for (0: none) and
+	// the filters that asked, in route order.
+	bodyLimit int64
+	bodyAt    []int
+
+	detailBody []byte // RejectDetail's document (detail.go)
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -151,6 +158,8 @@ func (x *Exchange) Reset(p Parker) {
 		strip:       x.strip[:0],
 		respRemove:  x.respRemove[:0],
 		listBuf:     x.listBuf[:0],
+		bodyAt:      x.bodyAt[:0],
+		detailBody:  x.detailBody[:0],
 		parker:      p,
 	}
 }

@@ -9,7 +9,7 @@ package filter
 // Why an object per response rather than a filter method called with x:
 // whoever relays the body owns its transforms, the loop or, for a client
 // that reads slower than the upstream sends, the stream goroutine the rest
-// of the body moves to (engine/stream_response.go). A BodyChain is a value
+// of the body moves to (proxy/stream_response.go). A BodyChain is a value
 // that moves with the body; a method reaching the transform through x.State
 // would share the Exchange with the loop, which recycles it when the
 // client leaves. The transform carries what it learnt in ResponseHead (an

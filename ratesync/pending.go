@@ -68,15 +68,14 @@ func (p *pending) add(key uint64, admitted bool) bool {
 		inc = 1
 	}
 	st, key := p.set(key)
-	for range pSpins {
-		switch p.tryAdd(st, key, inc) {
+	for try := 0; ; try++ {
+		switch p.tryAdd(st, key, inc, try >= pSpins) {
 		case addDone:
 			return true
 		case addFull:
 			return false
 		}
 	}
-	return false
 }
 
 type addResult uint8
@@ -87,12 +86,18 @@ const (
 	addFull
 )
 
-func (p *pending) tryAdd(st *pset, key, inc uint64) addResult {
+// tryAdd makes one pass at add. A slot being handed over makes it look
+// again, unless stubborn (it has waited long enough: the syncer may be
+// descheduled mid-hand-over), when it takes another slot instead.
+func (p *pending) tryAdd(st *pset, key, inc uint64, stubborn bool) addResult {
 	for i := range pways {
 		if st.keys[i].Load() != key {
 			continue
 		}
 		s := st.states[i].Load()
+		if s&pLock != 0 && stubborn {
+			continue
+		}
 		if s&pLock != 0 || st.keys[i].Load() != key {
 			return addRetry
 		}

@@ -146,6 +146,7 @@ func New(o Options) (*Syncer, error) {
 		PoolSize:        4,
 		DisableIdentity: true,
 	})
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.remove = addCheck(s)
 	go s.run()
@@ -229,10 +230,12 @@ func (s *Syncer) round(ctx context.Context) error {
 		}
 		e.admitted += admitted
 	})
+	sent := time.Now().UnixNano()
 	hb, err := s.exec(ctx)
 	if isNoScript(err) {
 		// Redis restarted or flushed its scripts: load them, once.
 		if err = s.loadScripts(ctx); err == nil {
+			sent = time.Now().UnixNano()
 			hb, err = s.exec(ctx)
 		}
 	}
@@ -240,6 +243,10 @@ func (s *Syncer) round(ctx context.Context) error {
 		return err
 	}
 	now := time.Now().UnixNano()
+	// The debts are as of when the scripts ran, about halfway through the
+	// round trip; the buckets have refilled since. Without this the local
+	// view would lag by half a round trip more on every round.
+	aged := (now - sent) / 2
 	for i, key := range s.keys {
 		us, err := s.cmds[i].Int64()
 		if err != nil {
@@ -248,7 +255,7 @@ func (s *Syncer) round(ctx context.Context) error {
 		// The reply counts this instance's requests up to the drain; the
 		// ones admitted since are in the local bucket already and must
 		// stay there.
-		debt := us*1000 + int64(s.pend.since(key))*s.tokenNS
+		debt := us*1000 - aged + int64(s.pend.since(key))*s.tokenNS
 		s.lim.Raise(key, now, debt)
 	}
 	s.m.keys.Add(len(s.keys))
@@ -277,6 +284,15 @@ func (s *Syncer) loadScripts(ctx context.Context) error {
 	}
 	return heartbeatScript.Load(ctx, s.client).Err()
 }
+
+// quiet drops go-redis's own log lines (a dial failure per attempt): the
+// syncer reports failures itself, rate-limited, with what it does about
+// them.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
 
 func isNoScript(err error) bool { return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") }
 

@@ -15,7 +15,8 @@ import (
 //	bit 63      lock: the slot is being handed to a new key or freed
 //	bits 60-62  generation, bumped at every hand-over (defeats ABA)
 //	bit 59      interest: a request for the key was refused here
-//	bits 0-58   requests admitted since the last round
+//	bits 56-58  rounds the key has been idle here (see keepRounds)
+//	bits 0-55   requests admitted since the last round
 //
 // The key word is stored only while the state is locked, so a caller
 // that loads an unlocked state, then the key, then swaps the state with
@@ -29,13 +30,22 @@ type pending struct {
 
 const (
 	pways       = 8
-	pCountMask  = 1<<59 - 1
+	pCountMask  = 1<<56 - 1
+	pIdleShift  = 56
+	pIdleMask   = 7 << pIdleShift
 	pInterest   = 1 << 59
 	pGenShift   = 60
 	pGenMask    = 7 << pGenShift
 	pLock       = 1 << 63
 	pSpins      = 64
 	pZeroKeyAlt = 0x9e3779b97f4a7c15 // stands in for key 0, which marks an empty slot
+
+	// keepRounds is how many rounds a key stays in the table, pulled, after
+	// its last request here: an instance that served a client a moment ago
+	// keeps its bucket in step with the cluster, so the client's next
+	// request here is decided on fresh numbers rather than on a bucket
+	// that missed the others' consumption.
+	keepRounds = 7
 )
 
 type pset struct {
@@ -101,12 +111,12 @@ func (p *pending) tryAdd(st *pset, key, inc uint64, stubborn bool) addResult {
 		if s&pLock != 0 || st.keys[i].Load() != key {
 			return addRetry
 		}
-		if inc == pInterest && s&pInterest != 0 {
+		if inc == pInterest && s&(pInterest|pIdleMask) == pInterest {
 			return addDone
 		}
-		next := s | pInterest
+		next := s&^pIdleMask | pInterest
 		if inc == 1 {
-			next = s + 1
+			next = s&^pIdleMask + 1
 		}
 		if st.states[i].CompareAndSwap(s, next) {
 			return addDone
@@ -143,7 +153,8 @@ func (p *pending) since(key uint64) uint64 {
 }
 
 // drain calls fn for every key with admissions or interest since the
-// last drain, and resets them; a slot idle for a whole round is freed.
+// last drain, or idle for fewer than keepRounds rounds, and resets them; a
+// slot idle for keepRounds rounds is freed.
 // A key may be reported more than once (two slots after an insert race);
 // fn sums. Syncer only: one goroutine.
 func (p *pending) drain(fn func(key, admitted uint64, interest bool)) {
@@ -170,8 +181,19 @@ func (p *pending) drainSlot(st *pset, i int, fn func(key, admitted uint64, inter
 		return true
 	}
 	gen := s & pGenMask
-	if s&^pGenMask == 0 {
-		// Nothing this round: free the slot for other keys.
+	count, interest, idle := s&pCountMask, s&pInterest != 0, (s&pIdleMask)>>pIdleShift
+	switch {
+	case count > 0 || interest:
+		if !st.states[i].CompareAndSwap(s, gen) {
+			return false
+		}
+	case idle+1 < keepRounds:
+		// Idle this round: keep pulling for a while.
+		if !st.states[i].CompareAndSwap(s, gen|(idle+1)<<pIdleShift) {
+			return false
+		}
+	default:
+		// Idle long enough: free the slot for other keys.
 		locked := pLock | (s+1<<pGenShift)&pGenMask
 		if !st.states[i].CompareAndSwap(s, locked) {
 			return false
@@ -180,9 +202,6 @@ func (p *pending) drainSlot(st *pset, i int, fn func(key, admitted uint64, inter
 		st.states[i].Store(locked & pGenMask)
 		return true
 	}
-	if !st.states[i].CompareAndSwap(s, gen) {
-		return false
-	}
-	fn(key, s&pCountMask, s&pInterest != 0)
+	fn(key, count, interest)
 	return true
 }

@@ -14,6 +14,8 @@ type Status struct {
 	Limit  string
 	OK     bool
 	Detail string
+	// Rounds counts the successful rounds so far.
+	Rounds uint64
 }
 
 // syncMetrics are one limit's series; instances of the same name (an old
@@ -75,7 +77,9 @@ func (s *Syncer) report(err error) {
 		s.m.up.Set(1)
 		s.m.instances.Set(float64(n))
 		s.m.rounds.Inc()
-		s.status.Store(&Status{Limit: s.name, OK: true, Detail: fmt.Sprintf("synchronised every %s, %d live instances", s.interval, n)})
+		s.rounds++
+		s.status.Store(&Status{Limit: s.name, OK: true, Rounds: s.rounds,
+			Detail: fmt.Sprintf("synchronised every %s, %d live instances", s.interval, n)})
 		return
 	}
 	s.fail()
@@ -94,6 +98,6 @@ func (s *Syncer) report(err error) {
 		s.log.Warn("rate_limit: redis still unreachable; "+how, "limit", s.name, "error", err.Error(),
 			"down_for", now.Sub(s.downSince).Round(time.Second).String(), "failed_rounds", s.failures)
 	}
-	s.status.Store(&Status{Limit: s.name, Detail: fmt.Sprintf("redis unreachable since %s (%v); %s",
+	s.status.Store(&Status{Limit: s.name, Rounds: s.rounds, Detail: fmt.Sprintf("redis unreachable since %s (%v); %s",
 		s.downSince.UTC().Format(time.RFC3339), err, how)})
 }

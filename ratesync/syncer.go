@@ -77,6 +77,7 @@ type Syncer struct {
 	downSince time.Time
 	lastLog   time.Time
 	failures  int64
+	rounds    uint64
 }
 
 type entry struct {

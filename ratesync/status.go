@@ -79,7 +79,7 @@ func (s *Syncer) report(err error) {
 		s.m.rounds.Inc()
 		s.rounds++
 		s.status.Store(&Status{Limit: s.name, OK: true, Rounds: s.rounds,
-			Detail: fmt.Sprintf("synchronised every %s, %d live instances", s.interval, n)})
+			Detail: fmt.Sprintf("synchronised every %s; live instances: %d", s.interval, n)})
 		return
 	}
 	s.fail()

@@ -24,7 +24,7 @@ type syncMetrics struct {
 	up, instances        *metrics.Gauge
 	rounds, errors, keys *metrics.Counter
 	dropped              *metrics.Counter
-	duration             *metrics.Histogram
+	duration             *metrics.PrometheusHistogram
 }
 
 func newSyncMetrics(name string) syncMetrics {
@@ -36,7 +36,7 @@ func newSyncMetrics(name string) syncMetrics {
 		errors:    metrics.GetOrCreateCounter("sluice_ratelimit_sync_errors_total" + l),
 		keys:      metrics.GetOrCreateCounter("sluice_ratelimit_sync_keys_total" + l),
 		dropped:   metrics.GetOrCreateCounter("sluice_ratelimit_sync_dropped_total" + l),
-		duration:  metrics.GetOrCreateHistogram("sluice_ratelimit_sync_duration_seconds" + l),
+		duration:  metrics.GetOrCreatePrometheusHistogram("sluice_ratelimit_sync_duration_seconds" + l),
 	}
 }
 

@@ -3,8 +3,8 @@ package ratelimit
 import (
 	"net/netip"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"

@@ -43,28 +43,7 @@ func TestClusterRateLimitThreeInstances(t *testing.T) {
 	up := newEchoUpstream(t, "up", 0)
 
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var gws []gatewayAddrs
-	for range 3 {
-		g := gatewayAddrs{listen: freeAddr(t), admin: freeAddr(t)}
-		cfg := writeFile(t, fmt.Sprintf(`listen: %q
-admin: %q
-server: {loops: 1}
-access_log: {enabled: false}
-redis: {addresses: [%q], sync_interval: 50ms, timeout: 500ms}
-clusters:
-  up: {targets: [{url: %q}]}
-middleware:
-  shared: {type: rate_limit, key: route, rate: %d, per: 1s, burst: 20, scope: cluster}
-routes:
-  - {name: limited, match: {path: /limited/*}, cluster: up, middleware: [shared]}
-  - {name: open, match: {path: /open/*}, cluster: up}
-`, g.listen, g.admin, srv.Addr, up.URL, clusterRate))
-		g.p = startSluice(t, bin, cfg)
-		gws = append(gws, g)
-	}
-	for _, g := range gws {
-		waitUntil(t, g.p, 30*time.Second, "redis synchronised", func() bool { return g.check(hc) == "ok" })
-	}
+	gws := startClusterGateways(t, bin, hc, srv.Addr, up.URL)
 
 	lc := limiter.Config{Rate: clusterRate, Per: time.Second, Burst: 20}
 	ld := newLoad(hc, gws, lc)
@@ -133,6 +112,35 @@ routes:
 	if !strings.Contains(gws[0].p.logs.String(), "redis reachable again") {
 		t.Errorf("no recovery log line:\n%s", gws[0].p.logs.String())
 	}
+}
+
+// startClusterGateways starts three gateways sharing the limit through
+// the Redis at redisAddr and waits until each has synchronised.
+func startClusterGateways(t *testing.T, bin string, hc *http.Client, redisAddr, upURL string) []gatewayAddrs {
+	t.Helper()
+	var gws []gatewayAddrs
+	for range 3 {
+		g := gatewayAddrs{listen: freeAddr(t), admin: freeAddr(t)}
+		cfg := writeFile(t, fmt.Sprintf(`listen: %q
+admin: %q
+server: {loops: 1}
+access_log: {enabled: false}
+redis: {addresses: [%q], sync_interval: 50ms, timeout: 500ms}
+clusters:
+  up: {targets: [{url: %q}]}
+middleware:
+  shared: {type: rate_limit, key: route, rate: %d, per: 1s, burst: 20, scope: cluster}
+routes:
+  - {name: limited, match: {path: /limited/*}, cluster: up, middleware: [shared]}
+  - {name: open, match: {path: /open/*}, cluster: up}
+`, g.listen, g.admin, redisAddr, upURL, clusterRate))
+		g.p = startSluice(t, bin, cfg)
+		gws = append(gws, g)
+	}
+	for _, g := range gws {
+		waitUntil(t, g.p, 30*time.Second, "redis synchronised", func() bool { return g.check(hc) == "ok" })
+	}
+	return gws
 }
 
 type gatewayAddrs struct {

@@ -68,6 +68,17 @@
 // sluice_ratelimit_redis_up and sluice_ratelimit_sync_errors_total, and
 // shown in the admin API's /readyz checks; the gateway stays ready.
 //
+// # Client
+//
+// go-redis v9: one UniversalClient serves a single server, Sentinel
+// (MasterName) and Cluster (IsClusterMode) from the same options, with
+// ACL user and password. On the syncer's work, one pipelined round of
+// EVALSHA over K keys (bench/redisclient, same machine, Redis 7.0), it
+// took 48-57 µs for K=1 and 0.69 ms for K=100 against rueidis's 94-138 µs
+// and 0.97-1.05 ms; rueidis was ahead at K=1000 (6.7-7.5 ms against
+// 7.7-9.1 ms) with a quarter of the allocations. Either is off the loops
+// once per interval; go-redis wins on the common sizes and on fit.
+//
 // # Costs
 //
 // On the loop: one atomic load (the mode) and one compare-and-swap in the

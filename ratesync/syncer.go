@@ -71,17 +71,13 @@ type Syncer struct {
 	remove func() // unregisters the readiness check
 
 	// Round state, syncer goroutine only.
-	batch     map[uint64]*entry
+	batch     map[uint64]uint64 // key -> requests admitted since the last round
 	keys      []uint64
 	cmds      []*redis.Cmd
 	downSince time.Time
 	lastLog   time.Time
 	failures  int64
 	rounds    uint64
-}
-
-type entry struct {
-	admitted uint64
 }
 
 const (
@@ -121,7 +117,7 @@ func New(o Options) (*Syncer, error) {
 		prefix:   r.KeyPrefix + "rl:" + o.Name + ":",
 		aliveMS:  max(2000, 20*r.SyncInterval.D().Milliseconds()),
 		done:     make(chan struct{}),
-		batch:    map[uint64]*entry{},
+		batch:    map[uint64]uint64{},
 		m:        newSyncMetrics(o.Name),
 	}
 	if s.log == nil {
@@ -223,13 +219,10 @@ func (s *Syncer) round(ctx context.Context) error {
 	clear(s.batch)
 	s.keys = s.keys[:0]
 	s.pend.drain(func(key, admitted uint64, _ bool) {
-		e := s.batch[key]
-		if e == nil {
-			e = &entry{}
-			s.batch[key] = e
+		if _, seen := s.batch[key]; !seen {
 			s.keys = append(s.keys, key)
 		}
-		e.admitted += admitted
+		s.batch[key] += admitted
 	})
 	sent := time.Now().UnixNano()
 	hb, err := s.exec(ctx)
@@ -269,7 +262,7 @@ func (s *Syncer) exec(ctx context.Context) (int64, error) {
 	pipe := s.client.Pipeline()
 	s.cmds = s.cmds[:0]
 	for _, key := range s.keys {
-		n := strconv.FormatUint(s.batch[key].admitted, 10)
+		n := strconv.FormatUint(s.batch[key], 10)
 		s.cmds = append(s.cmds, takeScript.EvalSha(ctx, pipe, []string{s.redisKey(key)}, n, s.tokenUS))
 	}
 	hb := heartbeatScript.EvalSha(ctx, pipe, []string{s.instKey}, s.id, s.aliveMS)

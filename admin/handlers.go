@@ -29,16 +29,24 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // readyz: 200 {"status":"ready"}, or 503 {"status":"not ready",
 // "reason":"…"} while starting or draining, so a load balancer stops
-// sending traffic before the listener goes away.
+// sending traffic before the listener goes away. "checks" lists the
+// dependencies registered with observe.AddCheck, when there are any.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) {
 		return
 	}
+	body := map[string]any{"status": "ready"}
+	if cs := observe.Checks(); len(cs) > 0 {
+		// Dependencies' standing (the Redis of a cluster rate limit):
+		// shown, not judged; each says how it copes when degraded.
+		body["checks"] = cs
+	}
 	if err := s.gw.Ready(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		body["status"], body["reason"] = "not ready", err.Error()
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, body)
 }
 
 // config: {"file","loaded_at","routes","clusters","middleware","config":{…}}

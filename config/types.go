@@ -81,6 +81,9 @@ type Config struct {
 	// binary starts its built-in demo upstream, so the quickstart works with
 	// nothing else running. Default none; not for production.
 	DemoUpstreams []string `yaml:"demo_upstreams"`
+	// Redis (yaml `redis`) is the store behind `scope: cluster` rate
+	// limits. Default nil: no Redis, every limit is per instance.
+	Redis *Redis `yaml:"redis"`
 
 	// pos maps YAML paths to where they are written, for validation errors.
 	pos map[string]Pos
@@ -394,6 +397,10 @@ type Middleware struct {
 	// Settings is whatever the type's decoder stored (typically its parsed
 	// settings struct), for the pipeline to pick up. Default nil.
 	Settings any `yaml:"-"`
+	// Redis is the config's top-level redis block (nil when there is
+	// none), set before the type's decoder runs, for types that share
+	// state across instances (rate_limit with `scope: cluster`).
+	Redis *Redis `yaml:"-"`
 
 	// node is the instance's YAML mapping, nil for in-memory instances.
 	node *yaml.Node

@@ -73,6 +73,7 @@ func check(c *Config, l *errList) {
 	k.server()
 	k.paths()
 	k.limits()
+	k.redis()
 	k.positive("timeouts.client_header", c.Timeouts.ClientHeader)
 	k.positive("timeouts.client_body", c.Timeouts.ClientBody)
 	k.positive("timeouts.client_idle", c.Timeouts.ClientIdle)
@@ -318,6 +319,7 @@ func (k *checker) middleware(name string, m *Middleware) {
 		k.errf(p+".type", "required: every middleware instance needs a type")
 		return
 	}
+	m.Redis = k.c.Redis
 	dec := middlewareDecoder(m.Type)
 	if dec == nil {
 		avail := strings.Join(MiddlewareTypes(), ", ")

@@ -97,15 +97,33 @@ func (l *Limiter) Bytes() int { return len(l.sets) * int(sizeofSet) }
 // allocates; it looks at one set of 8 slots, and under contention retries
 // a failed compare-and-swap. Any goroutine.
 func (l *Limiter) Allow(key uint64, now int64) Decision {
+	return l.allow(key, now, l.interval)
+}
+
+// AllowN is Allow for a request that costs n tokens (n >= 1): it is
+// admitted only when n tokens are left, and takes them all. A bucket of
+// Burst tokens then admits Burst/n requests at once and Rate/n per Per,
+// which is how a cluster limit enforces one instance's share while its
+// peers are out of reach. Remaining counts tokens. Any goroutine.
+func (l *Limiter) AllowN(key uint64, now, n int64) Decision {
+	return l.allow(key, now, max(n, 1)*l.interval)
+}
+
+func (l *Limiter) allow(key uint64, now, cost int64) Decision {
+	st, key := l.set(key)
+	var d Decision
+	for try := 0; !l.attempt(st, key, now, cost, try >= spins, &d); try++ {
+	}
+	return d
+}
+
+// set returns the set that holds key, and key with 0 folded away.
+func (l *Limiter) set(key uint64) (*set, uint64) {
 	if key == 0 {
 		key = zeroKey
 	}
 	hi, _ := bits.Mul64(key, l.nsets)
-	st := &l.sets[hi]
-	var d Decision
-	for try := 0; !l.attempt(st, key, now, try >= spins, &d); try++ {
-	}
-	return d
+	return &l.sets[hi], key
 }
 
 // attempt makes one pass at Allow, filling d. It returns false when a slot
@@ -115,7 +133,7 @@ func (l *Limiter) Allow(key uint64, now int64) Decision {
 // forwarding and cost a third of Allow's time.) stubborn
 // means it has waited long enough for slots being handed over: it then
 // treats them as someone else's.
-func (l *Limiter) attempt(st *set, key uint64, now int64, stubborn bool, d *Decision) bool {
+func (l *Limiter) attempt(st *set, key uint64, now, cost int64, stubborn bool, d *Decision) bool {
 	at := -1
 	var s uint64
 	for i := range ways {
@@ -138,13 +156,13 @@ func (l *Limiter) attempt(st *set, key uint64, now int64, stubborn bool, d *Deci
 		at, s = i, si
 	}
 	if at < 0 {
-		return l.insert(st, key, now, stubborn, d)
+		return l.insert(st, key, now, cost, stubborn, d)
 	}
-	return l.take(&st.keys[at], &st.states[at], s, key, now, d)
+	return l.take(&st.keys[at], &st.states[at], s, key, now, cost, d)
 }
 
 // take admits or rejects a request against the slot whose state was s.
-func (l *Limiter) take(k, state *atomic.Uint64, s, key uint64, now int64, out *Decision) bool {
+func (l *Limiter) take(k, state *atomic.Uint64, s, key uint64, now, cost int64, out *Decision) bool {
 	for {
 		// The key is stored only while the state is locked, so reading it
 		// after an unlocked s proves s was key's state (up to a full
@@ -154,7 +172,7 @@ func (l *Limiter) take(k, state *atomic.Uint64, s, key uint64, now int64, out *D
 			return false
 		}
 		d := l.debt(s, now)
-		nd := d + l.interval
+		nd := d + cost
 		if nd > l.window {
 			// A refusal consumes nothing, but it is the clearest sign that
 			// key is a client being limited: mark the slot, once.
@@ -193,7 +211,45 @@ func (l *Limiter) take(k, state *atomic.Uint64, s, key uint64, now int64, out *D
 // and a flood of one-off keys resets it. The back bit (state.go) keeps the
 // flood among its own kind: it evicts a key that has come back only when
 // all eight slots hold such keys.
-func (l *Limiter) insert(st *set, key uint64, now int64, stubborn bool, d *Decision) bool {
+func (l *Limiter) insert(st *set, key uint64, now, cost int64, stubborn bool, d *Decision) bool {
+	if cost > l.window {
+		// More than a full bucket holds (AllowN): refuse without a slot.
+		*d = Decision{Limit: l.burst, RetryAfter: time.Duration(cost - l.window)}
+		return true
+	}
+	victim, vs := l.victim(st, now)
+	if victim < 0 {
+		if !stubborn {
+			return false
+		}
+		// Every slot is being handed over and their owners are stalled:
+		// answer as a fresh bucket would rather than wait on them.
+		l.admitted(cost, d)
+		return true
+	}
+	if !l.claim(st, victim, vs, key, pack(0, now+cost)) {
+		return false
+	}
+	l.admitted(cost, d)
+	return true
+}
+
+// claim hands slot i of st, whose state was vs, to key with the state
+// next (its TAT and back bit; claim sets the generation). It returns false
+// when the slot changed under it.
+func (l *Limiter) claim(st *set, i int, vs, key, next uint64) bool {
+	locked := lockBit | nextGen(vs)
+	if !st.states[i].CompareAndSwap(vs, locked) {
+		return false
+	}
+	st.keys[i].Store(key)
+	st.states[i].Store(genOf(locked) | next)
+	return true
+}
+
+// victim returns the least useful slot of st (see insert) and its state,
+// or -1 when every slot is being handed over.
+func (l *Limiter) victim(st *set, now int64) (int, uint64) {
 	victim, rank, best := -1, 0, int64(0)
 	var vs uint64
 	for i := range ways {
@@ -214,23 +270,7 @@ func (l *Limiter) insert(st *set, key uint64, now int64, stubborn bool, d *Decis
 			}
 		}
 	}
-	if victim < 0 {
-		if !stubborn {
-			return false
-		}
-		// Every slot is being handed over and their owners are stalled:
-		// answer as a fresh bucket would rather than wait on them.
-		l.admitted(l.interval, d)
-		return true
-	}
-	locked := lockBit | nextGen(vs)
-	if !st.states[victim].CompareAndSwap(vs, locked) {
-		return false
-	}
-	st.keys[victim].Store(key)
-	st.states[victim].Store(pack(genOf(locked), now+l.interval))
-	l.admitted(l.interval, d)
-	return true
+	return victim, vs
 }
 
 // evictRank orders slots for eviction, lowest first (see insert): 0 for a

@@ -45,6 +45,7 @@ import (
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/filter"
 	"github.com/sluicehq/sluice/limiter"
+	"github.com/sluicehq/sluice/ratesync"
 )
 
 func init() {
@@ -55,6 +56,7 @@ func init() {
 // limiter's buckets, so every loop may use it at once.
 type Filter struct {
 	lim     *limiter.Limiter
+	sync    *ratesync.Syncer // scope cluster; nil for local
 	kind    Kind
 	header  string // for KindHeader
 	headers bool
@@ -64,7 +66,8 @@ type Filter struct {
 	seeds [kinds]uint64
 }
 
-// New builds a filter from decoded settings.
+// New builds a local-scope filter from decoded settings (scope is not
+// looked at: a cluster limit needs its name, see build).
 func New(s *Settings) (*Filter, error) {
 	lim, err := limiter.New(s.limiterConfig())
 	if err != nil {
@@ -82,7 +85,21 @@ func build(m *config.Middleware) (filter.Filter, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w (got %T)", errSettings, m.Settings)
 	}
-	return New(s)
+	f, err := New(s)
+	if err != nil || s.Scope != "cluster" {
+		return f, err
+	}
+	return f, f.joinCluster(m.Name, s)
+}
+
+// Close stops a cluster limit's syncer and closes its Redis connections;
+// nothing for a local one. The pipeline calls it when the snapshot that
+// built f is retired. Off the loops.
+func (f *Filter) Close() error {
+	if f.sync != nil {
+		return f.sync.Close()
+	}
+	return nil
 }
 
 // Gate marks the filter as one that refuses requests (an exhausted bucket is refused).
@@ -95,7 +112,20 @@ func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 	if now == 0 {
 		now = time.Now().UnixNano()
 	}
-	d := f.lim.Allow(f.key(x), now)
+	if f.sync == nil {
+		return f.decided(x, f.lim.Allow(f.key(x), now))
+	}
+	d, unavailable := f.sync.Allow(f.key(x), now)
+	if unavailable {
+		// on_failure: closed, and Redis is out of reach.
+		x.AddResponseHeaderInt("Retry-After", 1)
+		return x.Reject(503, "rate limit unavailable")
+	}
+	return f.decided(x, d)
+}
+
+// decided answers with d: continue, or 429 with Retry-After.
+func (f *Filter) decided(x *filter.Exchange, d limiter.Decision) filter.Verdict {
 	x.RateLimit.Offer(d.Limit, d.Remaining, ceilSeconds(d.Reset), f.headers)
 	if d.Allowed {
 		return filter.Continue

@@ -54,6 +54,14 @@ type Settings struct {
 	// 65536 (1 MiB).
 	MaxKeys int `yaml:"max_keys"`
 
+	// Scope (yaml `scope`): local (default) counts on this instance only;
+	// cluster shares the limit with every instance that uses the same
+	// top-level redis block and instance name (see package ratesync).
+	Scope string `yaml:"scope"`
+
+	// Redis is a copy of the config's redis block for scope cluster, nil
+	// otherwise, so a changed block makes the instance differ on reload.
+	Redis *config.Redis `yaml:"-"`
 	// Kind and Header are Key parsed: Header is NAME for KindHeader.
 	Kind   Kind   `yaml:"-"`
 	Header string `yaml:"-"`
@@ -70,7 +78,7 @@ func (s *Settings) limiterConfig() limiter.Config {
 
 // decode is the config.MiddlewareDecoder of `type: rate_limit`.
 func decode(m *config.Middleware) error {
-	s := &Settings{Key: "ip", Per: config.Duration(time.Second), Headers: true, MaxKeys: limiter.DefaultMaxKeys}
+	s := &Settings{Key: "ip", Per: config.Duration(time.Second), Headers: true, MaxKeys: limiter.DefaultMaxKeys, Scope: "local"}
 	if err := m.Decode(s); err != nil {
 		return err
 	}
@@ -80,6 +88,18 @@ func decode(m *config.Middleware) error {
 		errs = append(errs, m.Errorf("key", "%v", err))
 	}
 	s.Kind, s.Header = kind, header
+	switch s.Scope {
+	case "local":
+	case "cluster":
+		if m.Redis == nil {
+			errs = append(errs, m.Errorf("scope", "scope cluster needs a top-level redis block (redis: {addresses: [\"127.0.0.1:6379\"]})"))
+		} else {
+			r := *m.Redis
+			s.Redis = &r
+		}
+	default:
+		errs = append(errs, m.Errorf("scope", "unknown scope %q; want local or cluster", s.Scope))
+	}
 	switch {
 	case s.Rate <= 0:
 		errs = append(errs, m.Errorf("rate", "required: requests per `per`, > 0 (got %d)", s.Rate))

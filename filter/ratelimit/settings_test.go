@@ -42,17 +42,17 @@ func TestDecodeSettings(t *testing.T) {
 		// Only rate is required: key ip, per 1s, burst = rate, headers on,
 		// 65536 keys.
 		{"defaults", "  lim: {type: rate_limit, rate: 100}\n",
-			Settings{Key: "ip", Rate: 100, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Kind: KindIP}},
+			Settings{Key: "ip", Rate: 100, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Scope: "local", Kind: KindIP}},
 		// Every key written.
 		{"all keys", "  lim: {type: rate_limit, key: route, rate: 5, per: 1m, burst: 20, headers: false, max_keys: 1000}\n",
-			Settings{Key: "route", Rate: 5, Per: config.Duration(time.Minute), Burst: ptr[int64](20), MaxKeys: 1000, Kind: KindRoute}},
+			Settings{Key: "route", Rate: 5, Per: config.Duration(time.Minute), Burst: ptr[int64](20), MaxKeys: 1000, Scope: "local", Kind: KindRoute}},
 		{"consumer", "  lim: {type: rate_limit, key: consumer, rate: 1}\n",
-			Settings{Key: "consumer", Rate: 1, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Kind: KindConsumer}},
+			Settings{Key: "consumer", Rate: 1, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Scope: "local", Kind: KindConsumer}},
 		{"user", "  lim: {type: rate_limit, key: user, rate: 1}\n",
-			Settings{Key: "user", Rate: 1, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Kind: KindUser}},
+			Settings{Key: "user", Rate: 1, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Scope: "local", Kind: KindUser}},
 		// The header name keeps its spelling; look-ups ignore case.
 		{"header", "  lim: {type: rate_limit, key: \"header:X-API-Key\", rate: 1}\n",
-			Settings{Key: "header:X-API-Key", Rate: 1, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Kind: KindHeader, Header: "X-API-Key"}},
+			Settings{Key: "header:X-API-Key", Rate: 1, Per: config.Duration(time.Second), Headers: true, MaxKeys: 65536, Scope: "local", Kind: KindHeader, Header: "X-API-Key"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,216 @@
+package admin
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/observe"
+)
+
+// The dashboard's data (GET /dashboard/data) is one JSON document built
+// at most once per liveInterval and handed to every viewer as the same
+// bytes, so ten open dashboards cost what one does: a registry read per
+// interval, plus serving a cached body. Rates and latency quantiles are
+// over the readings of the last liveWindow (a few seconds), so a number
+// on screen is neither a one-second spike nor an average since start.
+
+const (
+	liveInterval = time.Second
+	liveWindow   = 10 * time.Second
+)
+
+// live caches the dashboard document. Any goroutine.
+type live struct {
+	mu      sync.Mutex
+	samples []*observe.Sample // oldest first; the last is the newest
+	body    []byte
+	at      time.Time
+}
+
+// get returns the current document, rebuilding it when older than
+// liveInterval.
+func (l *live) get(s *Server) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.body != nil && now.Sub(l.at) < liveInterval {
+		return l.body
+	}
+	cur := observe.TakeSample()
+	// Keep the readings within the window, and always the one before the
+	// newest, so there is a rate after a long pause between viewers.
+	keep := l.samples[:0]
+	for i, old := range l.samples {
+		if cur.At.Sub(old.At) <= liveWindow || i == len(l.samples)-1 {
+			keep = append(keep, old)
+		}
+	}
+	l.samples = append(keep, cur)
+	var base *observe.Sample
+	if len(l.samples) > 1 {
+		base = l.samples[0]
+	}
+	b, err := json.Marshal(s.dashboard(cur, base))
+	if err != nil {
+		b = []byte(`{"error":"internal error: cannot encode the dashboard"}`)
+	}
+	l.body, l.at = b, now
+	return b
+}
+
+// invalidate makes the next get rebuild (after a reload from the page,
+// whose result the page shows at once).
+func (l *live) invalidate() {
+	l.mu.Lock()
+	l.body = nil
+	l.mu.Unlock()
+}
+
+// dashView is GET /dashboard/data. Fields are added, never renamed:
+// `sluice status` and `sluice routes` read it too.
+type dashView struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	// WindowSeconds is the span rates and quantiles are over; 0 on the
+	// first reading, when there is nothing to compare with yet.
+	WindowSeconds float64       `json:"window_seconds"`
+	Config        configView    `json:"config"`
+	LastReload    *reloadView   `json:"last_reload"` // null before any reload
+	Routes        []routeLive   `json:"routes"`
+	Clusters      []clusterLive `json:"clusters"`
+}
+
+type configView struct {
+	summary
+	// Version counts installed configs: 1 at start, +1 per reload that
+	// applied.
+	Version uint64 `json:"version"`
+}
+
+type reloadView struct {
+	At      time.Time   `json:"at"`
+	Trigger string      `json:"trigger"` // SIGHUP, POST /reload, file change
+	OK      bool        `json:"ok"`
+	Error   string      `json:"error,omitempty"`
+	Errors  []errorItem `json:"errors,omitempty"`
+}
+
+// routeLive is one route with its traffic. Rates and quantiles are null
+// when the window saw no request (or there is no window yet).
+type routeLive struct {
+	Name     string   `json:"name"`
+	Path     string   `json:"path"`
+	Methods  []string `json:"methods"`
+	Cluster  string   `json:"cluster"`
+	Requests float64  `json:"requests"` // since start
+	RPS      *float64 `json:"rps"`
+	// ErrorRate is the share of the window's requests answered 5xx or
+	// not at all; ClientErrorRate the share answered 4xx.
+	ErrorRate       *float64 `json:"error_rate"`
+	ClientErrorRate *float64 `json:"client_error_rate"`
+	// Latency quantiles in milliseconds: the whole request, the
+	// upstream's part and the gateway's own part.
+	Total    quantiles `json:"total_ms"`
+	Upstream quantiles `json:"upstream_ms"`
+	Overhead quantiles `json:"overhead_ms"`
+	// RateLimited counts rate_limit rejections since start; its rate is
+	// per second over the window.
+	RateLimited     float64  `json:"rate_limited"`
+	RateLimitedRate *float64 `json:"rate_limited_per_second"`
+}
+
+type quantiles struct {
+	P50 *float64 `json:"p50"`
+	P99 *float64 `json:"p99"`
+}
+
+// clusterLive is clusterView with each target's open connections.
+type clusterLive struct {
+	Name     string       `json:"name"`
+	Balancer string       `json:"balancer"`
+	Targets  []targetLive `json:"targets"`
+}
+
+type targetLive struct {
+	targetView
+	IdleConnections   float64 `json:"idle_connections"`
+	ActiveConnections float64 `json:"active_connections"`
+}
+
+// dashboard builds the document from the newest reading and the oldest
+// one in the window (nil when there is none).
+func (s *Server) dashboard(cur, base *observe.Sample) dashView {
+	run := s.gw.Running()
+	v := dashView{GeneratedAt: cur.At.UTC(), Config: configView{summarize(run), run.Version}}
+	if base != nil {
+		v.WindowSeconds = cur.At.Sub(base.At).Seconds()
+	}
+	if rep := s.gw.LastReload(); rep != nil {
+		rv := &reloadView{At: rep.At.UTC(), Trigger: rep.Trigger, OK: rep.Err == nil}
+		if rep.Err != nil {
+			rv.Error, rv.Errors = firstLine(rep.Err), errorItems(rep.Err)
+		}
+		v.LastReload = rv
+	}
+	for _, rt := range routeViews(run.Config) {
+		v.Routes = append(v.Routes, routeOf(rt, cur, base, v.WindowSeconds))
+	}
+	for _, c := range clusterViews(run.Snapshot) {
+		cl := clusterLive{Name: c.Name, Balancer: c.Balancer, Targets: []targetLive{}}
+		for _, t := range c.Targets {
+			conns := cur.Targets[c.Name][t.Address]
+			cl.Targets = append(cl.Targets, targetLive{t, conns.Idle, conns.Active})
+		}
+		v.Clusters = append(v.Clusters, cl)
+	}
+	return v
+}
+
+func routeOf(rt routeView, cur, base *observe.Sample, window float64) routeLive {
+	r := routeLive{Name: rt.Name, Path: rt.Match.Path, Methods: rt.Match.Methods, Cluster: rt.Cluster}
+	now := cur.Routes[rt.Name]
+	if now == nil {
+		now = &observe.RouteSample{}
+	}
+	r.Requests, r.RateLimited = sum(now.Requests[:]), now.RateLimited
+	if base == nil || window <= 0 {
+		return r
+	}
+	was := base.Routes[rt.Name]
+	if was == nil {
+		was = &observe.RouteSample{}
+	}
+	n := r.Requests - sum(was.Requests[:])
+	r.RPS = ptr(n / window)
+	r.RateLimitedRate = ptr((now.RateLimited - was.RateLimited) / window)
+	if n > 0 {
+		failed := now.Requests[5] - was.Requests[5] + now.Requests[0] - was.Requests[0]
+		r.ErrorRate = ptr(failed / n)
+		r.ClientErrorRate = ptr((now.Requests[4] - was.Requests[4]) / n)
+	}
+	r.Total = quantilesOf(now.Total, was.Total)
+	r.Upstream = quantilesOf(now.Upstream, was.Upstream)
+	r.Overhead = quantilesOf(now.Overhead, was.Overhead)
+	return r
+}
+
+func quantilesOf(h, prev observe.Histogram) quantiles {
+	var q quantiles
+	if v, ok := h.Quantile(prev, 0.5); ok {
+		q.P50 = ptr(v * 1000)
+	}
+	if v, ok := h.Quantile(prev, 0.99); ok {
+		q.P99 = ptr(v * 1000)
+	}
+	return q
+}
+
+func sum(xs []float64) float64 {
+	var t float64
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+func ptr(f float64) *float64 { return &f }

@@ -32,8 +32,8 @@ type gateway struct {
 
 	cur       atomic.Pointer[admin.Running]
 	last      atomic.Pointer[admin.ReloadReport] // nil before the first reload
-	listening atomic.Bool // the client listener accepts connections
-	draining  atomic.Bool // a SIGTERM arrived: /readyz fails from now on
+	listening atomic.Bool                        // the client listener accepts connections
+	draining  atomic.Bool                        // a SIGTERM arrived: /readyz fails from now on
 
 	// mu serialises reloads: SIGHUP, POST /reload and the file watcher
 	// may ask at once, and each must build from the snapshot the previous

@@ -38,11 +38,12 @@ func (l *live) get(s *Server) []byte {
 		return l.body
 	}
 	cur := observe.TakeSample()
-	// Keep the readings within the window, and always the one before the
-	// newest, so there is a rate after a long pause between viewers.
+	// Keep the readings within the window. After a pause longer than
+	// that (nobody looking), the first reading has no rates: a rate
+	// averaged over the pause would pass for the current one.
 	keep := l.samples[:0]
-	for i, old := range l.samples {
-		if cur.At.Sub(old.At) <= liveWindow || i == len(l.samples)-1 {
+	for _, old := range l.samples {
+		if cur.At.Sub(old.At) <= liveWindow {
 			keep = append(keep, old)
 		}
 	}

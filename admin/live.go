@@ -22,6 +22,9 @@ const (
 
 // live caches the dashboard document. Any goroutine.
 type live struct {
+	interval time.Duration // liveInterval; tests shorten it
+	builds   int           // documents built so far (tests count them)
+
 	mu      sync.Mutex
 	samples []*observe.Sample // oldest first; the last is the newest
 	body    []byte
@@ -34,9 +37,13 @@ func (l *live) get(s *Server) []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	if l.body != nil && now.Sub(l.at) < liveInterval {
+	if l.interval == 0 {
+		l.interval = liveInterval
+	}
+	if l.body != nil && now.Sub(l.at) < l.interval {
 		return l.body
 	}
+	l.builds++
 	cur := observe.TakeSample()
 	// Keep the readings within the window. After a pause longer than
 	// that (nobody looking), the first reading has no rates: a rate

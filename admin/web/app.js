@@ -70,7 +70,7 @@ function renderClusters(d) {
     box.append(el("h3", c.name + " · " + c.balancer));
     const t = el("table");
     const head = el("tr");
-    for (const h of ["target", "weight", "health", "breaker", "in flight", "open connections (active / idle)", "ejections"]) head.append(el("th", h));
+    for (const [h, cls] of [["target"], ["weight", "num"], ["health"], ["breaker"], ["in flight", "num"], ["conns (active / idle)", "num"], ["ejections", "num"]]) head.append(el("th", h, cls));
     t.append(el("thead"));
     t.tHead.append(head);
     const body = el("tbody");

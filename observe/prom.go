@@ -78,11 +78,18 @@ func WritePrometheus(w io.Writer) error {
 	for line := range bytes.Lines(buf.Bytes()) {
 		if rest, ok := bytes.CutPrefix(line, []byte("# HELP ")); ok {
 			name, text, _ := strings.Cut(strings.TrimSuffix(string(rest), "\n"), " ")
+			if to, ok := counterNames[name]; ok {
+				name = to
+			}
 			if text == "" {
 				text = helpFor(name)
 			}
 			bw.WriteString("# HELP " + name + " " + escapeHelp(text) + "\n")
 			continue
+		}
+		if bytes.HasPrefix(line, []byte("go_")) || bytes.HasPrefix(line, []byte("# TYPE go_")) {
+			name, _, _ := strings.Cut(strings.TrimPrefix(string(line), "# TYPE "), " ")
+			line = renameCounter(line, name)
 		}
 		bw.Write(line)
 	}

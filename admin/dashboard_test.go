@@ -3,9 +3,11 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/pipeline"
 )
 
 const dashToken = "dashboard-test-token-0123456789"
@@ -226,5 +229,49 @@ routes:
 	defer s.live.mu.Unlock()
 	if n := s.live.builds - before; n != 1 {
 		t.Errorf("20 viewers made %d builds, want 1", n)
+	}
+}
+
+// BenchmarkDashboardBuild is the work done once per interval whatever the
+// number of viewers: a registry read and the JSON document, for a config
+// of 20 routes that all took traffic.
+func BenchmarkDashboardBuild(b *testing.B) {
+	var yaml strings.Builder
+	yaml.WriteString("clusters:\n  c: {targets: [http://127.0.0.1:9]}\nroutes:\n")
+	for i := range 20 {
+		fmt.Fprintf(&yaml, "  - {name: bench-%d, match: {path: /b%d/*}, cluster: c}\n", i, i)
+	}
+	cfg, err := config.Parse("bench.yaml", []byte(yaml.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := pipeline.Build(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer snap.Close()
+	for _, r := range snap.Routes {
+		r.Metrics.Request([]byte("GET"), 200, time.Millisecond, time.Millisecond, time.Microsecond, 1, 1)
+		r.Metrics.Request([]byte("POST"), 503, time.Millisecond, time.Millisecond, time.Microsecond, 1, 1)
+	}
+	s := New(Options{Gateway: &fakeGateway{run: &Running{Config: cfg, Snapshot: snap, LoadedAt: time.Now(), Version: 1}}})
+	s.live.interval = time.Nanosecond
+	b.ReportAllocs()
+	for b.Loop() {
+		s.live.get(s)
+	}
+}
+
+// BenchmarkDashboardServeCached is what one more viewer costs per poll:
+// the handler serving the shared document (net/http's connection work
+// comes on top).
+func BenchmarkDashboardServeCached(b *testing.B) {
+	s := New(Options{Gateway: &fakeGateway{run: &Running{Config: &config.Config{}, Snapshot: &pipeline.Snapshot{}, LoadedAt: time.Now()}}})
+	s.live.interval = time.Hour
+	r := httptest.NewRequest("GET", "/dashboard/data", nil)
+	r.Host = "127.0.0.1:9901"
+	b.ReportAllocs()
+	for b.Loop() {
+		s.ServeHTTP(httptest.NewRecorder(), r)
 	}
 }

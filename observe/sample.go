@@ -56,6 +56,9 @@ func TakeSample() *Sample {
 		if !bytes.HasPrefix(line, []byte("sluice_")) {
 			continue // comments, and families the dashboard does not show
 		}
+		if !sampled(line) {
+			continue // bytes, _sum and _count lines, cluster totals, …
+		}
 		name, labels, value, err := parseSample(string(bytes.TrimSpace(line)))
 		if err != nil {
 			continue // not ours to judge here; the /metrics tests are
@@ -63,6 +66,27 @@ func TakeSample() *Sample {
 		s.add(name, labels, value)
 	}
 	return s
+}
+
+// sampledNames are the series add files; the rest of the exposition is
+// skipped before its labels are parsed.
+var sampledNames = []string{
+	"sluice_requests_total", "sluice_request_duration_seconds_bucket", "sluice_upstream_duration_seconds_bucket",
+	"sluice_gateway_overhead_seconds_bucket", "sluice_middleware_rejections_total", "sluice_upstream_target_connections",
+}
+
+// sampled reports whether line is a series of sampledNames.
+func sampled(line []byte) bool {
+	i := bytes.IndexAny(line, "{ ")
+	if i < 0 {
+		return false
+	}
+	for _, n := range sampledNames {
+		if string(line[:i]) == n {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Sample) route(name string) *RouteSample {

@@ -43,7 +43,7 @@ func chromiumPath(t *testing.T) string {
 // no error and throw no exception all along.
 func TestDashboardInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
-	g := startDashGateway(t)
+	g := startDashGateway(t, "")
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.WindowSize(1360, 860))...)

@@ -18,6 +18,9 @@ const dashTestToken = "dashboard-e2e-token-0123456789"
 // dashGateway is the gateway run in-process (run) with an admin token, in
 // front of two real upstreams: shop, which a test may kill, and catalog.
 type dashGateway struct {
+	// prefix starts every route name: the metrics registry is the
+	// process's, so each test names its routes apart.
+	prefix              string
 	listen, admin, file string
 	shop, catalog       *httptest.Server
 	logs                *syncBuffer
@@ -40,21 +43,21 @@ clusters:
 middleware:
   tight: {type: rate_limit, rate: 1, per: 1m}
 routes:
-  - {name: orders, match: {path: /orders/*}, cluster: shop}
-  - {name: products, match: {path: /products/*, methods: [GET]}, cluster: catalog}
-  - {name: search, match: {path: /search}, cluster: catalog, middleware: [tight]}
-%s`, g.listen, g.admin, g.shop.URL, g.catalog.URL, extra)
+  - {name: %[5]sorders, match: {path: /orders/*}, cluster: shop}
+  - {name: %[5]sproducts, match: {path: /products/*, methods: [GET]}, cluster: catalog}
+  - {name: %[5]ssearch, match: {path: /search}, cluster: catalog, middleware: [tight]}
+%[6]s`, g.listen, g.admin, g.shop.URL, g.catalog.URL, g.prefix, extra)
 }
 
 // startDashGateway runs the gateway until the test ends (SIGTERM).
-func startDashGateway(t *testing.T) *dashGateway {
+func startDashGateway(t *testing.T, prefix string) *dashGateway {
 	t.Helper()
 	t.Setenv("SLUICE_DASH_E2E_TOKEN", dashTestToken)
 	answer := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name+":"+r.URL.Path) })
 	}
 	g := &dashGateway{
-		listen: freeAddr(t), admin: freeAddr(t),
+		prefix: prefix, listen: freeAddr(t), admin: freeAddr(t),
 		shop: httptest.NewServer(answer("shop")), catalog: httptest.NewServer(answer("catalog")),
 		logs: &syncBuffer{}, client: &http.Client{Timeout: 5 * time.Second},
 	}
@@ -109,7 +112,7 @@ func row(table, first string) []string {
 // rate-limit figures per route; targets with health and breaker; the
 // config version and a rejected reload with its position.
 func TestStatusAndRoutesCommands(t *testing.T) {
-	g := startDashGateway(t)
+	g := startDashGateway(t, "cli-")
 	g.traffic(t, "/orders/1", 5, 200)
 	g.traffic(t, "/products/1", 2, 200) // 3 with startDashGateway's
 	g.traffic(t, "/search", 1, 200)
@@ -125,7 +128,7 @@ func TestStatusAndRoutesCommands(t *testing.T) {
 		t.Fatalf("sluice routes: exit %d\n%s%s", code, out, errs)
 	}
 	// ROUTE PATH CLUSTER REQ/S REQUESTS 5XX 4XX P50 / P99 ... RATE-LIMITED
-	orders, products, search := row(out, "orders"), row(out, "products"), row(out, "search")
+	orders, products, search := row(out, "cli-orders"), row(out, "cli-products"), row(out, "cli-search")
 	if len(orders) < 6 || orders[1] != "/orders/*" || orders[2] != "shop" || orders[4] != "5" {
 		t.Errorf("orders row %q in\n%s", orders, out)
 	}

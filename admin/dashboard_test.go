@@ -177,9 +177,9 @@ routes:
 	run.Version = 7
 	gw := &fakeGateway{run: run, last: &ReloadReport{At: time.Now(), Trigger: "SIGHUP", Err: errors.Join(&config.Error{Pos: config.Pos{File: "f.yaml", Line: 3, Col: 5}, Path: "routes", Msg: "bad"})}}
 	s, base, c := dashServer(t, gw)
-	get := func() dashView {
+	get := func() Dashboard {
 		_, body := send(t, c, "GET", base+"/dashboard/data", "", "Authorization", "Bearer "+dashToken)
-		return decode[dashView](t, body)
+		return decode[Dashboard](t, body)
 	}
 	s.live.mu.Lock()
 	s.live.interval = time.Millisecond
@@ -198,7 +198,7 @@ routes:
 		}
 		m.Request([]byte("GET"), status, 3*time.Millisecond, 2*time.Millisecond, 40*time.Microsecond, 100, 200)
 	}
-	var v dashView
+	var v Dashboard
 	deadline := time.Now().Add(5 * time.Second)
 	for v = get(); v.WindowSeconds == 0 && time.Now().Before(deadline); v = get() {
 	}

@@ -11,7 +11,7 @@ import (
 // The dashboard's data (GET /dashboard/data) is one JSON document built
 // at most once per liveInterval and handed to every viewer as the same
 // bytes, so ten open dashboards cost what one does: a registry read per
-// interval, plus serving a cached body. Rates and latency quantiles are
+// interval, plus serving a cached body. Rates and latency Quantiles are
 // over the readings of the last liveWindow (a few seconds), so a number
 // on screen is neither a one-second spike nor an average since start.
 
@@ -75,27 +75,30 @@ func (l *live) invalidate() {
 	l.mu.Unlock()
 }
 
-// dashView is GET /dashboard/data. Fields are added, never renamed:
-// `sluice status` and `sluice routes` read it too.
-type dashView struct {
+// Dashboard is the document of GET /dashboard/data. Fields are added,
+// never renamed: `sluice status` and `sluice routes` decode it into this
+// type, and scripts may read it too.
+type Dashboard struct {
 	GeneratedAt time.Time `json:"generated_at"`
-	// WindowSeconds is the span rates and quantiles are over; 0 on the
+	// WindowSeconds is the span rates and Quantiles are over; 0 on the
 	// first reading, when there is nothing to compare with yet.
 	WindowSeconds float64       `json:"window_seconds"`
-	Config        configView    `json:"config"`
-	LastReload    *reloadView   `json:"last_reload"` // null before any reload
-	Routes        []routeLive   `json:"routes"`
-	Clusters      []clusterLive `json:"clusters"`
+	Config        DashConfig    `json:"config"`
+	LastReload    *DashReload   `json:"last_reload"` // null before any reload
+	Routes        []DashRoute   `json:"routes"`
+	Clusters      []DashCluster `json:"clusters"`
 }
 
-type configView struct {
+// DashConfig is the running config: the /config summary and a version.
+type DashConfig struct {
 	summary
 	// Version counts installed configs: 1 at start, +1 per reload that
 	// applied.
 	Version uint64 `json:"version"`
 }
 
-type reloadView struct {
+// DashReload is how the last reload attempt ended.
+type DashReload struct {
 	At      time.Time   `json:"at"`
 	Trigger string      `json:"trigger"` // SIGHUP, POST /reload, file change
 	OK      bool        `json:"ok"`
@@ -103,9 +106,9 @@ type reloadView struct {
 	Errors  []errorItem `json:"errors,omitempty"`
 }
 
-// routeLive is one route with its traffic. Rates and quantiles are null
+// DashRoute is one route with its traffic. Rates and quantiles are null
 // when the window saw no request (or there is no window yet).
-type routeLive struct {
+type DashRoute struct {
 	Name     string   `json:"name"`
 	Path     string   `json:"path"`
 	Methods  []string `json:"methods"`
@@ -116,30 +119,32 @@ type routeLive struct {
 	// not at all; ClientErrorRate the share answered 4xx.
 	ErrorRate       *float64 `json:"error_rate"`
 	ClientErrorRate *float64 `json:"client_error_rate"`
-	// Latency quantiles in milliseconds: the whole request, the
+	// Latency Quantiles in milliseconds: the whole request, the
 	// upstream's part and the gateway's own part.
-	Total    quantiles `json:"total_ms"`
-	Upstream quantiles `json:"upstream_ms"`
-	Overhead quantiles `json:"overhead_ms"`
+	Total    Quantiles `json:"total_ms"`
+	Upstream Quantiles `json:"upstream_ms"`
+	Overhead Quantiles `json:"overhead_ms"`
 	// RateLimited counts rate_limit rejections since start; its rate is
 	// per second over the window.
 	RateLimited     float64  `json:"rate_limited"`
 	RateLimitedRate *float64 `json:"rate_limited_per_second"`
 }
 
-type quantiles struct {
+// Quantiles are the median and the 99th percentile, in milliseconds.
+type Quantiles struct {
 	P50 *float64 `json:"p50"`
 	P99 *float64 `json:"p99"`
 }
 
-// clusterLive is clusterView with each target's open connections.
-type clusterLive struct {
+// DashCluster is a cluster of /clusters with its targets' connections.
+type DashCluster struct {
 	Name     string       `json:"name"`
 	Balancer string       `json:"balancer"`
-	Targets  []targetLive `json:"targets"`
+	Targets  []DashTarget `json:"targets"`
 }
 
-type targetLive struct {
+// DashTarget is a target of /clusters with its open connections.
+type DashTarget struct {
 	targetView
 	IdleConnections   float64 `json:"idle_connections"`
 	ActiveConnections float64 `json:"active_connections"`
@@ -147,14 +152,14 @@ type targetLive struct {
 
 // dashboard builds the document from the newest reading and the oldest
 // one in the window (nil when there is none).
-func (s *Server) dashboard(cur, base *observe.Sample) dashView {
+func (s *Server) dashboard(cur, base *observe.Sample) Dashboard {
 	run := s.gw.Running()
-	v := dashView{GeneratedAt: cur.At.UTC(), Config: configView{summarize(run), run.Version}}
+	v := Dashboard{GeneratedAt: cur.At.UTC(), Config: DashConfig{summarize(run), run.Version}}
 	if base != nil {
 		v.WindowSeconds = cur.At.Sub(base.At).Seconds()
 	}
 	if rep := s.gw.LastReload(); rep != nil {
-		rv := &reloadView{At: rep.At.UTC(), Trigger: rep.Trigger, OK: rep.Err == nil}
+		rv := &DashReload{At: rep.At.UTC(), Trigger: rep.Trigger, OK: rep.Err == nil}
 		if rep.Err != nil {
 			rv.Error, rv.Errors = firstLine(rep.Err), errorItems(rep.Err)
 		}
@@ -164,18 +169,18 @@ func (s *Server) dashboard(cur, base *observe.Sample) dashView {
 		v.Routes = append(v.Routes, routeOf(rt, cur, base, v.WindowSeconds))
 	}
 	for _, c := range clusterViews(run.Snapshot) {
-		cl := clusterLive{Name: c.Name, Balancer: c.Balancer, Targets: []targetLive{}}
+		cl := DashCluster{Name: c.Name, Balancer: c.Balancer, Targets: []DashTarget{}}
 		for _, t := range c.Targets {
 			conns := cur.Targets[c.Name][t.Address]
-			cl.Targets = append(cl.Targets, targetLive{t, conns.Idle, conns.Active})
+			cl.Targets = append(cl.Targets, DashTarget{t, conns.Idle, conns.Active})
 		}
 		v.Clusters = append(v.Clusters, cl)
 	}
 	return v
 }
 
-func routeOf(rt routeView, cur, base *observe.Sample, window float64) routeLive {
-	r := routeLive{Name: rt.Name, Path: rt.Match.Path, Methods: rt.Match.Methods, Cluster: rt.Cluster}
+func routeOf(rt routeView, cur, base *observe.Sample, window float64) DashRoute {
+	r := DashRoute{Name: rt.Name, Path: rt.Match.Path, Methods: rt.Match.Methods, Cluster: rt.Cluster}
 	now := cur.Routes[rt.Name]
 	if now == nil {
 		now = &observe.RouteSample{}
@@ -202,8 +207,8 @@ func routeOf(rt routeView, cur, base *observe.Sample, window float64) routeLive 
 	return r
 }
 
-func quantilesOf(h, prev observe.Histogram) quantiles {
-	var q quantiles
+func quantilesOf(h, prev observe.Histogram) Quantiles {
+	var q Quantiles
 	if v, ok := h.Quantile(prev, 0.5); ok {
 		q.P50 = ptr(v * 1000)
 	}

@@ -11,70 +11,19 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sluicehq/sluice/admin"
 )
 
 // `sluice status` and `sluice routes` print the dashboard's views as
-// tables, from a running gateway's admin API (GET /dashboard/data): the
+// tables, from a running gateway's admin API (GET /dashboard/data, decoded
+// into admin.Dashboard): the
 // config and clusters, or the routes with their traffic. The token, when
 // the admin API has one, comes from SLUICE_ADMIN_TOKEN (never a flag: it
 // would show in ps).
 
 // tokenEnv names the variable the admin subcommands read the token from.
 const tokenEnv = "SLUICE_ADMIN_TOKEN"
-
-// liveDoc is the part of GET /dashboard/data the tables show.
-type liveDoc struct {
-	WindowSeconds float64 `json:"window_seconds"`
-	Config        struct {
-		File       string    `json:"file"`
-		LoadedAt   time.Time `json:"loaded_at"`
-		Version    uint64    `json:"version"`
-		Routes     int       `json:"routes"`
-		Clusters   int       `json:"clusters"`
-		Middleware int       `json:"middleware"`
-	} `json:"config"`
-	LastReload *struct {
-		At      time.Time `json:"at"`
-		Trigger string    `json:"trigger"`
-		OK      bool      `json:"ok"`
-		Error   string    `json:"error"`
-		Errors  []struct {
-			Text string `json:"text"`
-		} `json:"errors"`
-	} `json:"last_reload"`
-	Routes []struct {
-		Name            string    `json:"name"`
-		Path            string    `json:"path"`
-		Methods         []string  `json:"methods"`
-		Cluster         string    `json:"cluster"`
-		Requests        float64   `json:"requests"`
-		RPS             *float64  `json:"rps"`
-		ErrorRate       *float64  `json:"error_rate"`
-		ClientErrorRate *float64  `json:"client_error_rate"`
-		Total           quantiles `json:"total_ms"`
-		Upstream        quantiles `json:"upstream_ms"`
-		Overhead        quantiles `json:"overhead_ms"`
-		RateLimited     float64   `json:"rate_limited"`
-	} `json:"routes"`
-	Clusters []struct {
-		Name     string `json:"name"`
-		Balancer string `json:"balancer"`
-		Targets  []struct {
-			Address   string  `json:"address"`
-			Healthy   bool    `json:"healthy"`
-			Breaker   string  `json:"breaker"`
-			InFlight  int64   `json:"in_flight"`
-			Ejections uint64  `json:"ejections"`
-			Idle      float64 `json:"idle_connections"`
-			Active    float64 `json:"active_connections"`
-		} `json:"targets"`
-	} `json:"clusters"`
-}
-
-type quantiles struct {
-	P50 *float64 `json:"p50"`
-	P99 *float64 `json:"p99"`
-}
 
 // adminView runs `sluice status` or `sluice routes` (name) with args.
 func adminView(name string, args []string, stdout, stderr io.Writer) int {
@@ -118,7 +67,7 @@ func adminView(name string, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func fetchLive(c *http.Client, base, token string) (*liveDoc, error) {
+func fetchLive(c *http.Client, base, token string) (*admin.Dashboard, error) {
 	req, err := http.NewRequest(http.MethodGet, base+"/dashboard/data", nil)
 	if err != nil {
 		return nil, err
@@ -147,14 +96,14 @@ func fetchLive(c *http.Client, base, token string) (*liveDoc, error) {
 		}
 		return nil, errors.New(resp.Status)
 	}
-	var doc liveDoc
+	var doc admin.Dashboard
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
 	return &doc, nil
 }
 
-func printStatus(w io.Writer, d *liveDoc) {
+func printStatus(w io.Writer, d *admin.Dashboard) {
 	c := d.Config
 	file := c.File
 	if file == "" {
@@ -181,12 +130,12 @@ func printStatus(w io.Writer, d *liveDoc) {
 			if !t.Healthy {
 				health = "UNHEALTHY"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%.0f/%.0f\t%d\n", cl.Name, cl.Balancer, t.Address, health, t.Breaker, t.InFlight, t.Active, t.Idle, t.Ejections)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%.0f/%.0f\t%d\n", cl.Name, cl.Balancer, t.Address, health, t.Breaker, t.InFlight, t.ActiveConnections, t.IdleConnections, t.Ejections)
 		}
 	}
 }
 
-func printRoutes(w io.Writer, d *liveDoc) {
+func printRoutes(w io.Writer, d *admin.Dashboard) {
 	fmt.Fprintf(w, "ROUTE\tPATH\tCLUSTER\tREQ/S\tREQUESTS\t5XX\t4XX\tP50/P99 MS\tGATEWAY P50/P99\tUPSTREAM P50/P99\tRATE-LIMITED\n")
 	for _, r := range d.Routes {
 		path := r.Path
@@ -209,6 +158,6 @@ func orDash(v *float64, format string, scale float64) string {
 	return fmt.Sprintf(format, *v*scale)
 }
 
-func pairOf(q quantiles) string {
+func pairOf(q admin.Quantiles) string {
 	return orDash(q.P50, "%.2f", 1) + " / " + orDash(q.P99, "%.2f", 1)
 }

@@ -15,11 +15,11 @@ import (
 // mutex on one of 64 shards is cheap enough there; the global count is an
 // atomic. Every loop shares them (DESIGN §3.7).
 //
-// A connection past a cap is refused cleanly: it gets a 503 JSON error with
-// Retry-After: 1 and Connection: close, written from OnOpen (gnet's OnOpen
-// runs after the fd is registered, so Conn.Write goes straight to the
-// socket, and whatever EAGAIN leaves is buffered and flushed by gnet),
-// then it lingers like any closing connection (write side shut, input
+// A connection past a cap is refused cleanly: the proxy answers it (a 503
+// JSON error with Retry-After: 1 and Connection: close), written from
+// OnOpen (gnet's OnOpen runs after the fd is registered, so Conn.Write goes
+// straight to the socket, and whatever EAGAIN leaves is buffered and
+// flushed by gnet), then it lingers like any closing connection (write side shut, input
 // discarded, at most lingerTime) so a request the client already sent does
 // not turn our close into a reset that destroys the 503 before it is read.
 // Refused connections count neither against the caps nor as accepted.
@@ -146,14 +146,14 @@ func (k *connCaps) shard(addr netip.Addr) *ipShard {
 	return &k.shards[h&(ipShards-1)]
 }
 
-// admit applies the connection caps of the serving snapshot to a client
-// just accepted; a refused client has been answered and is closing.
-// Loop only.
-func (cl *client) admit() bool {
-	snap := cl.lp.e.Snapshot()
-	why := cl.lp.e.caps.admit(cl.addr, snap.MaxConnections, snap.MaxConnectionsPerIP, cl.lp.e.fdBudget)
+// admit applies the connection caps of the serving snapshot to the client
+// connection s just accepted and reports whether it may stay; the proxy
+// answers one refused. Loop only.
+func (lp *loop) admit(s *sock) bool {
+	snap := lp.e.px.Snapshot()
+	why := lp.e.caps.admit(s.addr, snap.MaxConnections, snap.MaxConnectionsPerIP, lp.e.fdBudget)
 	if why == admitted {
-		cl.counted = true
+		s.counted = true
 		return true
 	}
 	if why == refusedMax {
@@ -161,37 +161,7 @@ func (cl *client) admit() bool {
 	} else {
 		observe.ClientRefusedPerIP.Inc()
 	}
-	cl.refuse(errTooManyConns)
 	return false
-}
-
-// refuse answers a new connection with a 503 JSON error saying msg,
-// Retry-After: 1 and Connection: close, then lingers (or, past
-// maxRefusedLingering, closes). Loop only.
-func (cl *client) refuse(err *replyError) {
-	var id [idLen]byte
-	cl.lp.newRequestID(&id)
-	ex := exchange{cl: cl, clientMinor: 1}
-	ex.setID(id[:])
-	ex.fx.AddResponseHeader("Retry-After", []byte("1"))
-	linger := cl.refused || cl.lp.e.caps.lingering.Add(1) <= maxRefusedLingering // a late one counted at accept
-	cl.refused = true
-	ex.fail(err, nil, true) // closes after the flush
-	if !linger {
-		cl.close()
-	}
-}
-
-// released undoes admit when the client is torn down. Loop only.
-func (cl *client) released() {
-	if cl.counted { // a connection silent at the drain is both (drainrefuse.go)
-		cl.counted = false
-		cl.lp.e.caps.release(cl.addr)
-	}
-	if cl.refused {
-		cl.refused = false
-		cl.lp.e.caps.lingering.Add(-1)
-	}
 }
 
 // fdReserve is what the descriptor budget leaves for everything but client

@@ -14,6 +14,7 @@ import (
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 
 	"github.com/sluicehq/sluice/pipeline"
+	"github.com/sluicehq/sluice/proxy"
 )
 
 // Options tune the engine. The zero value of each field picks the default
@@ -39,20 +40,16 @@ type Engine struct {
 
 	opts Options
 	log  *slog.Logger
-	snap atomic.Pointer[pipeline.Snapshot]
+	px   *proxy.Proxy // the exchange: snapshot, clock, drain flag
 
 	eng      gnet.Engine
 	booted   chan struct{}
 	served   chan struct{} // closed when Serve returns
 	loops    sync.Map      // gnet.EventLoop -> *loop
 	loopSeq  atomic.Int32
-	now      atomic.Int64 // unix nanos, advanced every tick
-	draining atomic.Bool
 	clients  atomic.Int64 // open client connections
 	caps     connCaps     // limits.max_connections and _per_ip counts
 	fdBudget int          // client + upstream connections the descriptor limit carries (connlimit.go); 0 = unknown
-	streams  atomic.Int64 // bodies moved off the loop so far (see stream.go)
-	idSeed   uint64
 }
 
 // New returns an engine serving snap.
@@ -69,9 +66,7 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	e := &Engine{opts: opts, log: opts.Logger, booted: make(chan struct{}), served: make(chan struct{}), idSeed: newIDSeed()}
-	e.snap.Store(snap)
-	e.now.Store(time.Now().UnixNano())
+	e := &Engine{opts: opts, log: opts.Logger, px: proxy.New(snap), booted: make(chan struct{}), served: make(chan struct{})}
 	e.fdBudget = fdBudget()
 	return e
 }
@@ -79,14 +74,18 @@ func New(opts Options, snap *pipeline.Snapshot) *Engine {
 // Swap installs a new snapshot; requests already routed finish on the old
 // one. The keep-alive connections to targets the new snapshot does not use
 // are closed on their loops, idle ones at once, busy ones when their
-// exchange ends (retire.go). Any goroutine.
+// exchange ends (proxy's retire.go). Any goroutine.
 func (e *Engine) Swap(s *pipeline.Snapshot) {
-	e.snap.Store(s)
-	e.retirePoolsOnLoops()
+	e.px.Swap(s)
+	e.loops.Range(func(_, v any) bool {
+		lp := v.(*loop)
+		_ = lp.el.Execute(context.Background(), lp.retirer)
+		return true
+	})
 }
 
 // Snapshot returns the snapshot new requests are routed with. Any goroutine.
-func (e *Engine) Snapshot() *pipeline.Snapshot { return e.snap.Load() }
+func (e *Engine) Snapshot() *pipeline.Snapshot { return e.px.Snapshot() }
 
 // Serve runs the event loops until Shutdown; it blocks. Any goroutine.
 func (e *Engine) Serve() error {
@@ -135,7 +134,7 @@ func (e *Engine) Ready(ctx context.Context) error {
 }
 
 // Draining reports whether a graceful stop has begun. Any goroutine.
-func (e *Engine) Draining() bool { return e.draining.Load() }
+func (e *Engine) Draining() bool { return e.px.Draining() }
 
 // Shutdown stops taking new work, lets requests in flight finish within the
 // drain timeout (or ctx, whichever ends first), then stops the loops.
@@ -158,7 +157,7 @@ func (e *Engine) Draining() bool { return e.draining.Load() }
 // connection unread, as before issue 12, reset thousands of them). The
 // drain waits for the connections carrying requests, not for these.
 func (e *Engine) Shutdown(ctx context.Context) error {
-	if !e.draining.CompareAndSwap(false, true) {
+	if !e.px.Drain() {
 		return errors.New("engine: already shutting down")
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.DrainTimeout)
@@ -209,7 +208,7 @@ func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
 // OnTick advances the coarse clock and asks each loop to sweep its deadlines.
 // It runs on gnet's ticker goroutine, so it touches no loop state itself.
 func (e *Engine) OnTick() (time.Duration, gnet.Action) {
-	e.now.Store(time.Now().UnixNano())
+	e.px.Tick(time.Now().UnixNano())
 	e.sweepAll()
 	return tick, gnet.None
 }
@@ -233,13 +232,17 @@ func (e *Engine) loopOf(el gnet.EventLoop) *loop {
 	return v.(*loop)
 }
 
-// OnOpen adopts a new connection: an upstream connection carries its *upConn
-// in the context it was enrolled with; anything else is a client. Loop only.
+// OnOpen adopts a new connection: a dialed upstream connection carries its
+// *sock in the context it was enrolled with, a socket back from a detach
+// its *reattach; anything else is a client. Loop only.
 func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	switch x := c.Context().(type) {
-	case *upConn:
+	case *sock:
+		x.c = c
+		d := x.dialing
+		x.dialing = nil
 		x.lp.enter()
-		x.opened(c)
+		d.Opened(c, x)
 		x.lp.leave()
 		return nil, gnet.None
 	case *reattach:
@@ -257,31 +260,23 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 
 // OnTraffic dispatches readable bytes to the connection's state machine. Loop only.
 func (e *Engine) OnTraffic(c gnet.Conn) gnet.Action {
-	switch x := c.Context().(type) {
-	case *client:
+	if x, ok := c.Context().(*sock); ok && !x.closed {
 		x.lp.enter()
-		x.onTraffic()
+		x.h.Traffic()
 		x.lp.leave()
-	case *upConn:
-		x.lp.enter()
-		x.onTraffic()
-		x.lp.leave()
-	default:
+	} else {
 		_, _ = c.Discard(-1)
 	}
 	return gnet.None
 }
 
-// OnClose tells the connection's state machine its socket is gone. Loop only.
-func (e *Engine) OnClose(c gnet.Conn, err error) gnet.Action {
-	switch x := c.Context().(type) {
-	case *client:
+// OnClose tells the connection's handler its socket is gone, unless we
+// closed it (the proxy knows) or detached it (the proxy keeps it). Loop only.
+func (e *Engine) OnClose(c gnet.Conn, _ error) gnet.Action {
+	if x, ok := c.Context().(*sock); ok && !x.closed && !x.detached && x.c == c {
+		x.closed = true
 		x.lp.enter() // a teardown may write to the peer, whose close then nests
-		x.onClose(err)
-		x.lp.leave()
-	case *upConn:
-		x.lp.enter()
-		x.onClose(err)
+		x.lp.closed(x)
 		x.lp.leave()
 	}
 	return gnet.None
@@ -289,7 +284,4 @@ func (e *Engine) OnClose(c gnet.Conn, err error) gnet.Action {
 
 // Streams reports how many bodies have been moved off the loop because their
 // reader was slower than their sender. Any goroutine.
-func (e *Engine) Streams() int64 { return e.streams.Load() }
-
-// clock returns the coarse time in unix nanos. Any goroutine.
-func (e *Engine) clock() int64 { return e.now.Load() }
+func (e *Engine) Streams() int64 { return e.px.Streams() }

@@ -87,13 +87,7 @@ func runOnLoop(t *testing.T, lp *loop, fn func(lp *loop)) {
 func parkedExchanges(t *testing.T, g *gateway) int {
 	t.Helper()
 	n := 0
-	onEveryLoop(t, g, func(lp *loop) {
-		for cl := lp.clients.head; cl != nil; cl = cl.next {
-			if cl.ex != nil && cl.ex.paused {
-				n++
-			}
-		}
-	})
+	onEveryLoop(t, g, func(lp *loop) { n += lp.w.Census().Parked })
 	return n
 }
 
@@ -102,11 +96,7 @@ func parkedExchanges(t *testing.T, g *gateway) int {
 func idleUpstreams(t *testing.T, g *gateway) int {
 	t.Helper()
 	n := 0
-	onEveryLoop(t, g, func(lp *loop) {
-		for _, p := range lp.pools {
-			n += len(p.idle)
-		}
-	})
+	onEveryLoop(t, g, func(lp *loop) { n += lp.w.Census().IdleUpstreams })
 	return n
 }
 

@@ -3,58 +3,53 @@ package engine
 import (
 	"context"
 	"net"
+	"net/netip"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
-	"github.com/sluicehq/sluice/http1"
 	"github.com/sluicehq/sluice/observe"
-	"github.com/sluicehq/sluice/pipeline"
-	"github.com/sluicehq/sluice/router"
-	"github.com/sluicehq/sluice/upstream"
+	"github.com/sluicehq/sluice/proxy"
 )
 
-// loop is the state one event loop owns: its client connections (for the
-// deadline sweep), its upstream keep-alive pools and its free lists. Only the
-// owning loop touches it, so it needs no lock.
+// loop is the transport's state for one gnet event loop, and the
+// proxy.Loop its Worker runs on. Only the owning loop touches it, but
+// Execute, Dial and the upstream counts are for any goroutine.
 type loop struct {
-	e   *Engine
-	el  gnet.EventLoop
-	idx int
+	e  *Engine
+	el gnet.EventLoop
+	w  *proxy.Worker
 
-	clients clientList
-	pools   map[*upstream.Target]*pool
-	free    []*exchange
-	// A request's parsed views, normalised path and route params live only
-	// until its head is copied upstream, within one callback: one set per
-	// loop serves every connection, and an idle connection carries none.
-	req    http1.Request
-	norm   []byte
-	params router.Params
-	// logQuery holds the redacted query of a refused request's access-log
-	// line while it is formatted (logRefused).
-	logQuery []byte
+	sweeper gnet.RunnableFunc // w.Sweep, for Execute
+	retirer gnet.RunnableFunc // w.RetirePools, for Execute
 
-	iov     [][]byte // scratch for writev
-	out     []byte   // scratch for response heads; written at once, gnet copies what is left
-	reqSeq  uint64   // request-ID counter
-	sweeper gnet.RunnableFunc
-	retirer gnet.RunnableFunc // retirePools, for Execute
-
-	// poolsSnap is the snapshot the pools were last checked against by
-	// retirePools (retire.go).
-	poolsSnap *pipeline.Snapshot
-
-	depth int          // nesting of our event handlers on this loop
-	dead  []teardowner // connections gnet closed during an event, torn down after it
+	depth int     // nesting of our event handlers on this loop
+	dead  []*sock // connections gnet closed during an event, torn down after it
 }
 
-// teardowner is a connection whose teardown can wait for the end of an event.
-type teardowner interface{ teardown() }
+func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
+	lp := &loop{e: e, el: el}
+	lp.w = e.px.NewWorker(lp, idx)
+	lp.sweeper = lp.runnable(lp.w.Sweep)
+	lp.retirer = lp.runnable(lp.w.RetirePools)
+	return lp
+}
+
+// runnable wraps fn for Execute, bracketed like every entry from gnet.
+func (lp *loop) runnable(fn func()) gnet.RunnableFunc {
+	return func(context.Context) error {
+		lp.enter()
+		fn()
+		lp.leave()
+		return nil
+	}
+}
 
 // enter and leave bracket every entry from gnet into our code (traffic,
-// open, Execute). Connections that gnet closes inside them, which happens
-// synchronously inside a failed Write, are torn down at the outermost leave,
-// so no handler ever continues on state that a nested close released.
+// open, close, Execute). Connections that gnet closes inside them, which
+// happens synchronously inside a failed Write, are torn down at the
+// outermost leave, so no handler ever continues on state that a nested
+// close released.
 func (lp *loop) enter() { lp.depth++ }
 
 func (lp *loop) leave() {
@@ -66,128 +61,85 @@ func (lp *loop) leave() {
 		lp.dead[0] = nil
 		lp.dead = lp.dead[1:]
 		lp.depth++
-		x.teardown()
+		x.h.Teardown()
 		lp.depth--
 	}
 	lp.dead = lp.dead[:0]
 }
 
-// afterEvent tears x down now, or after the current event. Loop only.
-func (lp *loop) afterEvent(x teardowner) {
-	if lp.depth == 0 {
-		x.teardown()
-		return
-	}
-	lp.dead = append(lp.dead, x)
-}
-
-func newLoop(e *Engine, el gnet.EventLoop, idx int) *loop {
-	lp := &loop{e: e, el: el, idx: idx, pools: make(map[*upstream.Target]*pool), iov: make([][]byte, 0, 2)}
-	lp.sweeper = func(context.Context) error {
-		lp.enter()
-		lp.sweep()
-		lp.leave()
-		return nil
-	}
-	lp.retirer = lp.newRetirer()
-	lp.poolsSnap = e.Snapshot()
-	return lp
-}
-
-// newClient adopts an accepted connection, or refuses it with a 503 when a
-// connection cap is reached (connlimit.go) or the engine is draining.
+// closed runs in OnClose, inside enter/leave, for a socket gnet closed:
+// its handler hears of it now and is torn down at the outermost leave.
 // Loop only.
+func (lp *loop) closed(s *sock) {
+	s.h.Closed()
+	lp.dead = append(lp.dead, s)
+}
+
+// newClient adopts an accepted connection: it is counted, checked against
+// the connection caps (connlimit.go) and the drain, and handed to the
+// proxy with the verdict. Loop only.
 func (lp *loop) newClient(c gnet.Conn) {
-	cl := &client{lp: lp, c: c, state: csIdle}
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		cl.addr = a.AddrPort().Addr().Unmap()
-		cl.ip = []byte(cl.addr.String())
-	}
-	cl.deadline = lp.e.clock() + int64(lp.e.Snapshot().IdleTimeout)
-	c.SetContext(cl)
-	lp.clients.push(cl)
+	s := &sock{lp: lp, c: c, client: true, addr: addrOf(c)}
+	c.SetContext(s)
 	lp.e.clients.Add(1)
 	observe.ClientConnections.Inc()
+	verdict := proxy.Admitted
 	switch {
-	case lp.e.draining.Load():
-		cl.acceptedLate()
-	case cl.admit():
+	case lp.e.px.Draining():
+		observe.ClientRefusedDraining.Inc()
+		verdict = proxy.Late
+	case !lp.admit(s):
+		verdict = proxy.Full
+	default:
 		observe.ClientAccepted.Inc()
 	}
+	lp.w.Accept(c, s, s.addr, verdict, func(h proxy.Downstream) { s.h = h })
 }
 
-// pool returns this loop's idle pool for t. Loop only.
-func (lp *loop) pool(t *upstream.Target) *pool {
-	p := lp.pools[t]
-	if p == nil {
-		p = &pool{lp: lp, target: t, m: observe.NewClusterMetrics(t.Cluster.Name), tm: observe.NewTargetMetrics(t.Cluster.Name, t.Addr)}
-		// A request routed on a replaced snapshot (a retry, say) may reach
-		// a target after its pools were retired: its pool is born retired.
-		p.retired = !serves(lp.e.Snapshot(), t)
-		lp.pools[t] = p
-	}
-	return p
+// Execute implements proxy.Loop. Any goroutine.
+func (lp *loop) Execute(fn func()) error {
+	return lp.el.Execute(context.Background(), lp.runnable(fn))
 }
 
-// sweep enforces every deadline of this loop: header and idle timeouts of
-// clients, upstream response timeouts, lingering closes, idle pool expiry,
-// and the drain. Loop only.
-func (lp *loop) sweep() {
-	lp.retirePools()
-	now := lp.e.clock()
-	draining := lp.e.draining.Load()
-	for cl := lp.clients.head; cl != nil; {
-		next := cl.next // cl may unlink itself
-		cl.sweep(now, draining)
-		cl = next
-	}
-	for t, p := range lp.pools {
-		p.sweep(now, draining)
-		p.publish()
-		if len(p.idle) == 0 && p.dialing == 0 && p.busy == 0 {
-			delete(lp.pools, t) // forget targets of old snapshots
+// Dial implements proxy.Loop: a blocking dial with timeout on a goroutine,
+// then Enroll onto this loop. The pairing finishes in OnOpen, never by
+// waiting here: waiting on Enroll's channel inside a callback would
+// deadlock the loop. Loop only.
+func (lp *loop) Dial(addr string, timeout time.Duration, d proxy.Dialing) {
+	s := &sock{lp: lp, h: d, dialing: d}
+	go func() {
+		dl := net.Dialer{Timeout: timeout}
+		nc, err := dl.Dial("tcp", addr)
+		if err == nil {
+			ctx := gnet.NewContext(context.Background(), s)
+			var res <-chan gnet.RegisteredResult
+			if res, err = lp.el.Enroll(ctx, nc); err == nil {
+				if r := <-res; r.Err == nil {
+					return // OnOpen takes it from here
+				} else {
+					err = r.Err
+				}
+			} else {
+				_ = nc.Close()
+			}
 		}
-	}
+		_ = lp.Execute(func() { d.DialFailed(err) })
+	}()
 }
 
-// writeFrame writes head (may be empty) and a body frame with one syscall.
-// Loop only.
-func (lp *loop) writeFrame(c gnet.Conn, head []byte, f http1.Frame) {
-	lp.iov = lp.iov[:0]
-	for _, b := range [...][]byte{head, f.Pre, f.Data, f.Post} {
-		if len(b) > 0 {
-			lp.iov = append(lp.iov, b)
-		}
-	}
-	switch len(lp.iov) {
-	case 0:
-	case 1:
-		_, _ = c.Write(lp.iov[0])
-	default:
-		_, _ = c.Writev(lp.iov)
-	}
-	clear(lp.iov)
-}
+// OpenUpstream implements proxy.Loop. Any goroutine.
+func (lp *loop) OpenUpstream() bool { return lp.e.caps.openUpstream(lp.e.fdBudget) }
 
-// clientList is an intrusive doubly linked list of a loop's clients.
-type clientList struct{ head *client }
+// HoldUpstream implements proxy.Loop. Any goroutine.
+func (lp *loop) HoldUpstream() { lp.e.caps.holdUpstream() }
 
-func (l *clientList) push(cl *client) {
-	cl.next = l.head
-	if l.head != nil {
-		l.head.prev = cl
-	}
-	l.head = cl
-}
+// CloseUpstream implements proxy.Loop. Any goroutine.
+func (lp *loop) CloseUpstream() { lp.e.caps.closeUpstream() }
 
-func (l *clientList) remove(cl *client) {
-	if cl.prev != nil {
-		cl.prev.next = cl.next
-	} else if l.head == cl {
-		l.head = cl.next
+// addrOf is the peer address of c, invalid when it is not TCP.
+func addrOf(c gnet.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
 	}
-	if cl.next != nil {
-		cl.next.prev = cl.prev
-	}
-	cl.prev, cl.next = nil, nil
+	return netip.Addr{}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sluicehq/sluice/proxy"
 )
 
 // dialSmallRcv dials addr with a small receive buffer set before connect,
@@ -109,20 +111,14 @@ func TestOnCloseOutsideEnterLeaveReleasesExchangeTwice(t *testing.T) {
 	close(release)
 	eventually(t, 3*time.Second, "the loop done with the client", func() bool {
 		var left bool
-		onEveryLoop(t, g, func(lp *loop) { left = lp.clients.head != nil })
+		onEveryLoop(t, g, func(lp *loop) { left = lp.w.Census().Clients > 0 })
 		return !left
 	})
 	var dup bool
 	var n int
 	onTheLoop(t, g, func(lp *loop) {
-		n = len(lp.free)
-		seen := map[*exchange]bool{}
-		for _, ex := range lp.free {
-			if seen[ex] {
-				dup = true
-			}
-			seen[ex] = true
-		}
+		c := lp.w.Census()
+		n, dup = c.Free, c.FreeTwice
 	})
 	if dup {
 		t.Fatalf("an exchange is in the loop's free list twice (%d entries): released twice", n)
@@ -256,11 +252,7 @@ func TestUploadDetachDropsPreviousResponseStillQueued(t *testing.T) {
 	cl.send("GET /x/big HTTP/1.1\r\nHost: gw.test\r\n\r\n")
 	eventually(t, 5*time.Second, "response 1 done, its tail queued in gnet", func() bool {
 		var queued bool
-		onEveryLoop(t, g, func(lp *loop) {
-			for c := lp.clients.head; c != nil; c = c.next {
-				queued = queued || (c.ex == nil && !c.closed && c.c.OutboundBuffered() > 0)
-			}
-		})
+		onEveryLoop(t, g, func(lp *loop) { queued = queued || lp.w.Census().IdleQueued > 0 })
 		return queued
 	})
 	go func() {
@@ -326,14 +318,8 @@ func TestStreamedEarlyResponseLeavesRequestBodyUnbounded(t *testing.T) {
 	go func() { _, _ = io.Copy(cl.Conn, io.LimitReader(zeros{}, upload)) }()
 	time.Sleep(1500 * time.Millisecond)
 	var in int
-	onTheLoop(t, g, func(lp *loop) {
-		for c := lp.clients.head; c != nil; c = c.next {
-			if !c.closed && !c.detached {
-				in = max(in, c.c.InboundBuffered())
-			}
-		}
-	})
-	if in > 2*inHighWater {
-		t.Fatalf("client's unforwarded request body buffered on the loop: %d MiB (bound %d MiB)", in>>20, inHighWater>>20)
+	onTheLoop(t, g, func(lp *loop) { in = max(in, lp.w.Census().MaxInbound) })
+	if in > 2*proxy.InHighWater {
+		t.Fatalf("client's unforwarded request body buffered on the loop: %d MiB (bound %d MiB)", in>>20, proxy.InHighWater>>20)
 	}
 }

@@ -69,15 +69,7 @@ type txPoolState struct{ idle, busy, dialing int }
 func txPool(t *testing.T, g *gateway, addr string) txPoolState {
 	t.Helper()
 	var s txPoolState
-	onTheLoop(t, g, func(lp *loop) {
-		for tg, p := range lp.pools {
-			if tg.Addr == addr {
-				s.idle += len(p.idle)
-				s.busy += p.busy
-				s.dialing += p.dialing
-			}
-		}
-	})
+	onTheLoop(t, g, func(lp *loop) { s.idle, s.busy, s.dialing = lp.w.PoolCensus(addr) })
 	return s
 }
 

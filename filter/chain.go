@@ -88,7 +88,7 @@ func (c *Chain) Run(x *Exchange, from int) (v Verdict, at int) {
 			break
 		}
 	}
-	if v == Respond && !x.reply { // a Reply is an answer, not a rejection
+	if v == Respond && x.counted() { // a Reply is an answer, not a rejection
 		c.labels[at].count(x.Status, x.Message)
 	}
 	if v != Pause {
@@ -117,7 +117,7 @@ func (c *Chain) ResponseHead(x *Exchange, upto int, status int, headers []http1.
 		}
 		x.cur = rf.at
 		if v = rf.f.ResponseHead(x, r); v == Respond && !local {
-			if !x.reply {
+			if x.counted() {
 				c.labels[rf.at].count(x.Status, x.Message)
 			}
 			return Respond, rf.at
@@ -238,7 +238,9 @@ func Register(t Type) {
 // ErrUnknownType is returned by Build for a type nobody registered.
 var ErrUnknownType = errors.New("unknown middleware type")
 
-// Build compiles a decoded middleware instance into its filter.
+// Build compiles a decoded middleware instance into its filter. A Build
+// error is placed at the instance, or at its key when the type's Build
+// returns m.Errorf's *config.Error.
 func Build(m *config.Middleware) (Filter, error) {
 	types.RLock()
 	t, ok := types.m[m.Type]
@@ -247,7 +249,11 @@ func Build(m *config.Middleware) (Filter, error) {
 		return nil, fmt.Errorf("%s: middleware.%s: %w %q", m.Pos, m.Name, ErrUnknownType, m.Type)
 	}
 	f, err := t.Build(m)
-	if err != nil {
+	var at *config.Error
+	switch {
+	case errors.As(err, &at):
+		return nil, err // already placed at its key (m.Errorf)
+	case err != nil:
 		return nil, fmt.Errorf("%s: middleware.%s: %w", m.Pos, m.Name, err)
 	}
 	return f, nil

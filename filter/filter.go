@@ -118,6 +118,14 @@ type Exchange struct {
 	// Response phase (response.go).
 	resp       Response
 	respRemove []string
+
+	// Body phase (body.go): the smallest limit asked for (0: none) and
+	// the filters that asked, in route order.
+	bodyLimit int64
+	bodyAt    []int
+
+	detailBody []byte  // RejectDetail's document (detail.go)
+	rw         rewrite // path, query and Host edits (rewrite.go)
 }
 
 // RateLimit is the most restrictive limit applied to the request, which the
@@ -147,6 +155,9 @@ func (x *Exchange) Reset(p Parker) {
 		respHeaders: x.respHeaders[:0],
 		strip:       x.strip[:0],
 		respRemove:  x.respRemove[:0],
+		bodyAt:      x.bodyAt[:0],
+		detailBody:  x.detailBody[:0],
+		rw:          x.rw.reset(),
 		parker:      p,
 	}
 }

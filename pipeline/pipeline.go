@@ -197,6 +197,11 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 				if n, ok := fs[j].(filter.ClaimsChecker); ok && n.NeedsClaims() && !verified {
 					return nil, fmt.Errorf("%s: routes[%d] %q: middleware %q checks claims, so a jwt middleware must come before it in the list", rc.Pos, i, rc.Name, name)
 				}
+				if pr, ok := fs[j].(filter.ParamsReader); ok {
+					if p := undeclaredParam(pr.PathParams(), rc.Match.Path); p != "" {
+						return nil, fmt.Errorf("%s: routes[%d] %q: middleware %q reads the path parameter %q, which match.path %q does not declare", rc.Pos, i, rc.Name, name, p, rc.Match.Path)
+					}
+				}
 			}
 			r.Chain = filter.NewChain(fs...)
 			for j, name := range rc.Middleware {

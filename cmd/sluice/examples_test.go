@@ -35,7 +35,9 @@ import (
 // variable an example names (`…_env: NAME`) is set to a stand-in token, and
 // every key file it names (`public_key_file:`, `secret_file:`; bench/token
 // writes bench-auth.yaml's) is a freshly made stand-in at that relative
-// path.
+// path. A JSON Schema an example names (`json_schema:`) is copied from
+// configs/ when it is there (configs/schemas/order.json), else a stand-in
+// schema is written at that path.
 
 // exampleSkeleton is what fragments are merged into: the cluster the
 // README's examples route to.
@@ -46,6 +48,7 @@ const exampleSkeleton = `clusters:
 var (
 	envNameRE     = regexp.MustCompile(`\w+_env:\s*([A-Za-z_][A-Za-z0-9_]*)`)
 	keyFileRE     = regexp.MustCompile(`(public_key|secret)_file:\s*([^\s,}]+)`)
+	jsonSchemaRE  = regexp.MustCompile(`json_schema:\s*([^\s,}]+)`)
 	mwExampleRE   = regexp.MustCompile(`(?m)^#   ([a-z_]+):\s+(\{type: .*\})\s*$`)
 	emptyMwLineRE = regexp.MustCompile(`(?m)^middleware: \{\}\s*$`)
 )
@@ -125,6 +128,13 @@ func TestExamplesCheck(t *testing.T) {
 					kf = filepath.Join(filepath.Dir(path), kf)
 				}
 				writeStandIn(t, kf, standInKey(t, m[1]))
+			}
+			for _, m := range jsonSchemaRE.FindAllStringSubmatch(ex.text, -1) {
+				schema, err := os.ReadFile(filepath.Join("../../configs", m[1]))
+				if err != nil {
+					schema = []byte(`{"type": "object"}`)
+				}
+				writeStandIn(t, filepath.Join(filepath.Dir(path), m[1]), schema)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -135,7 +135,7 @@ func (g *gateway) install() (*admin.ReloadResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range snap.FallthroughWarnings(cfg) {
+	for _, w := range append(snap.FallthroughWarnings(cfg), corsWarnings(cfg)...) {
 		g.log.Warn(w)
 	}
 	snap.Start()

@@ -6,8 +6,11 @@ package builtin
 import (
 	_ "github.com/sluicehq/sluice/filter/apikey"      // type: api_key
 	_ "github.com/sluicehq/sluice/filter/auditlog"    // type: audit_log
+	_ "github.com/sluicehq/sluice/filter/cors"        // type: cors
 	_ "github.com/sluicehq/sluice/filter/jwt"         // type: jwt
 	_ "github.com/sluicehq/sluice/filter/ratelimit"   // type: rate_limit
 	_ "github.com/sluicehq/sluice/filter/require"     // type: require
 	_ "github.com/sluicehq/sluice/filter/respheaders" // type: response_headers
+	_ "github.com/sluicehq/sluice/filter/transform"   // type: transform
+	_ "github.com/sluicehq/sluice/filter/validate"    // type: validate
 )

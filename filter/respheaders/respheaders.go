@@ -23,29 +23,14 @@ func init() {
 
 // Filter is a built response_headers instance. It is immutable, so every
 // loop may use it at once.
-type Filter struct {
-	remove   []string
-	set, add []header // sorted by name, so the output order is stable
-}
-
-type header struct {
-	name  string
-	value []byte
-}
+type Filter struct{ edits filter.ResponseEdits }
 
 func build(m *config.Middleware) (filter.Filter, error) {
 	s, ok := m.Settings.(*Settings)
 	if !ok {
 		return nil, fmt.Errorf("%w (got %T)", errSettings, m.Settings)
 	}
-	f := &Filter{remove: s.Remove}
-	for _, name := range sortedKeys(s.Set) {
-		f.set = append(f.set, header{name, []byte(s.Set[name])})
-	}
-	for _, name := range sortedKeys(s.Add) {
-		f.add = append(f.add, header{name, []byte(s.Add[name])})
-	}
-	return f, nil
+	return &Filter{edits: filter.CompileResponseEdits(s.Set, s.Add, s.Remove)}, nil
 }
 
 // Request does nothing: the work is on the response. Any loop.
@@ -53,14 +38,6 @@ func (f *Filter) Request(*filter.Exchange) filter.Verdict { return filter.Contin
 
 // ResponseHead removes, then sets, then adds. Any loop; no allocation.
 func (f *Filter) ResponseHead(_ *filter.Exchange, r *filter.Response) filter.Verdict {
-	for _, name := range f.remove {
-		r.Remove(name)
-	}
-	for i := range f.set {
-		r.Set(f.set[i].name, f.set[i].value)
-	}
-	for i := range f.add {
-		r.Add(f.add[i].name, f.add[i].value)
-	}
+	f.edits.Apply(r)
 	return filter.Continue
 }

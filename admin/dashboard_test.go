@@ -275,3 +275,31 @@ func BenchmarkDashboardServeCached(b *testing.B) {
 		s.ServeHTTP(httptest.NewRecorder(), r)
 	}
 }
+
+// TestDashboardWithoutToken: without a token the page opens directly, but
+// only under a loopback Host (DNS rebinding), and the reload still needs
+// the CSRF header the data responses carry.
+func TestDashboardWithoutToken(t *testing.T) {
+	gw := &fakeGateway{run: newRunning(t, testYAML), reload: func() (*ReloadResult, error) { return &ReloadResult{Running: newRunning(t, testYAML)}, nil }}
+	s := New(Options{Gateway: gw})
+	code, _, body := do(t, s, "GET", "/dashboard/session", "")
+	if st := decode[map[string]bool](t, body); code != 200 || st["token_required"] || !st["authenticated"] {
+		t.Errorf("session: %d %s", code, body)
+	}
+	for _, path := range []string{"/dashboard", "/dashboard/data", "/"} {
+		if code, _, _ := do(t, s, "GET", path, "", "Host", "rebind.evil.example"); code != 403 {
+			t.Errorf("%s under a rebound Host: %d, want 403", path, code)
+		}
+	}
+	code, h, _ := do(t, s, "GET", "/dashboard/data", "")
+	csrf := h.Get(csrfHeader)
+	if code != 200 || csrf == "" {
+		t.Fatalf("data: %d, CSRF %q", code, csrf)
+	}
+	if code, _, _ := do(t, s, "POST", "/dashboard/reload", ""); code != 403 || gw.reloads != 0 {
+		t.Errorf("reload without the CSRF header: %d, %d reloads", code, gw.reloads)
+	}
+	if code, _, body := do(t, s, "POST", "/dashboard/reload", "", csrfHeader, csrf); code != 200 || gw.reloads != 1 {
+		t.Errorf("reload with it: %d %s", code, body)
+	}
+}

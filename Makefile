@@ -50,7 +50,7 @@ vet:
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:
-	@for t in http1:FuzzParseRequest http1:FuzzChunked http1:FuzzParseResponse http1:FuzzCookie router:FuzzNormalize router:FuzzMatch observe:FuzzAppendJSONEscaped filter/validate:FuzzDecodeJSON; do \
+	@for t in http1:FuzzParseRequest http1:FuzzChunked http1:FuzzParseResponse http1:FuzzCookie http1:FuzzNextWeighted router:FuzzNormalize router:FuzzMatch observe:FuzzAppendJSONEscaped filter/validate:FuzzDecodeJSON; do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -timeout 0 ./$$pkg/ || exit 1; \

@@ -120,6 +120,7 @@ func (c *Chain) ResponseHead(x *Exchange, upto int, status int, headers []http1.
 			if x.counted() {
 				c.labels[rf.at].count(x.Status, x.Message)
 			}
+			x.dropBodyPhase()
 			return Respond, rf.at
 		}
 	}

@@ -115,9 +115,11 @@ type Exchange struct {
 	slots []Slot
 	cur   int
 
-	// Response phase (response.go).
+	// Response phase (response.go, response_body.go).
 	resp       Response
 	respRemove []string
+	body       BodyChain
+	listBuf    []byte // AddListToken's scratch
 
 	// Body phase (body.go): the smallest limit asked for (0: none) and
 	// the filters that asked, in route order.
@@ -148,6 +150,7 @@ func (r *RateLimit) Offer(limit, remaining, reset int64, headers bool) {
 
 // Reset clears x for the next request, keeping buffer capacity. Engine only.
 func (x *Exchange) Reset(p Parker) {
+	x.body.Release()              // a body abandoned midway: its transforms still recycle
 	clear(x.slots[:cap(x.slots)]) // drop what filters kept; zero slots for the next request
 	*x = Exchange{
 		slots:       x.slots[:0],
@@ -155,6 +158,7 @@ func (x *Exchange) Reset(p Parker) {
 		respHeaders: x.respHeaders[:0],
 		strip:       x.strip[:0],
 		respRemove:  x.respRemove[:0],
+		listBuf:     x.listBuf[:0],
 		bodyAt:      x.bodyAt[:0],
 		detailBody:  x.detailBody[:0],
 		rw:          x.rw.reset(),

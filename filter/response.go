@@ -98,13 +98,9 @@ func (x *Exchange) AppendLinesExcept(b, lines []byte) []byte {
 		return append(b, lines...)
 	}
 	for len(lines) > 0 {
-		end := bytes.IndexByte(lines, '\n') + 1
-		if end == 0 {
-			end = len(lines)
-		}
-		line := lines[:end]
-		lines = lines[end:]
-		if c := bytes.IndexByte(line, ':'); c > 0 && x.ResponseRemoved(line[:c]) {
+		var name, line []byte
+		name, line, lines = cutLine(lines)
+		if name != nil && x.ResponseRemoved(name) {
 			continue
 		}
 		b = append(b, line...)
@@ -116,16 +112,26 @@ func (x *Exchange) AppendLinesExcept(b, lines []byte) []byte {
 func dropLines(b []byte, name string) []byte {
 	out := b[:0]
 	for rest := b; len(rest) > 0; {
-		end := bytes.IndexByte(rest, '\n') + 1
-		if end == 0 {
-			end = len(rest)
-		}
-		line := rest[:end]
-		rest = rest[end:]
-		if c := bytes.IndexByte(line, ':'); c > 0 && http1.EqualFold(line[:c], name) {
+		var n, line []byte
+		n, line, rest = cutLine(rest)
+		if n != nil && http1.EqualFold(n, name) {
 			continue
 		}
 		out = append(out, line...) // never ahead of rest: copy within b is safe
 	}
 	return out
+}
+
+// cutLine splits the first header line ("Name: value\r\n") off lines:
+// its name (nil if it has none), the whole line, and the lines after it.
+func cutLine(lines []byte) (name, line, rest []byte) {
+	end := bytes.IndexByte(lines, '\n') + 1
+	if end == 0 {
+		end = len(lines)
+	}
+	line, rest = lines[:end], lines[end:]
+	if c := bytes.IndexByte(line, ':'); c > 0 {
+		name = line[:c]
+	}
+	return name, line, rest
 }

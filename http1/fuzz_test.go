@@ -213,3 +213,34 @@ func parseHexLine(line []byte) (int, bool) {
 	}
 	return n, true
 }
+
+func FuzzNextWeighted(f *testing.F) {
+	for _, s := range []string{"gzip, br;q=0.8, zstd;q=0", "identity;q=0, *;q=0.1", "br;q=1.000;x=y", ";q=1,,", "a;q=0.", "gzip;q=1.5"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		list := in
+		for steps := 0; ; steps++ {
+			if steps > len(in)+1 {
+				t.Fatal("no progress")
+			}
+			tok, q, rest := NextWeighted(list)
+			if tok == nil {
+				if rest != nil {
+					t.Fatal("rest without a token")
+				}
+				return
+			}
+			if len(rest) >= len(list) {
+				t.Fatalf("rest %q not shorter than %q", rest, list)
+			}
+			if q < -1 || q > 1000 {
+				t.Fatalf("q %d out of range", q)
+			}
+			if len(tok) == 0 || isOWS(tok[0]) || isOWS(tok[len(tok)-1]) || bytes.ContainsAny(tok, ",;") {
+				t.Fatalf("token %q not trimmed to one element", tok)
+			}
+			list = rest
+		}
+	})
+}

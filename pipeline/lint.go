@@ -118,3 +118,17 @@ func (p probeHeaders) Header(name string) []byte {
 	}
 	return nil
 }
+
+// RouteWarnings lists what the middleware on each route says about its
+// own placement (filter.RouteLinter: cors after authentication, say), each
+// prefixed with the route's position and name. cfg is the config s was
+// built from. Any goroutine; nil when nothing is found.
+func (s *Snapshot) RouteWarnings(cfg *config.Config) []string {
+	var out []string
+	for i, rc := range cfg.Routes {
+		for _, w := range s.Routes[i].Chain.Lint(rc.Match.Methods) {
+			out = append(out, fmt.Sprintf("%s: routes[%d] %q: %s", rc.Pos, i, rc.Name, w))
+		}
+	}
+	return out
+}

@@ -65,7 +65,8 @@ type exchange struct {
 	wrote     bool             // some response byte reached the client
 	gotByte   bool             // some response byte came from the upstream
 	deadline  int64
-	stream    *stream // a goroutine is copying one of the bodies
+	stream    *stream  // a goroutine is copying one of the bodies
+	rb        respBody // the body runs through ResponseBody transforms (response_body.go)
 
 	// A response that arrived while the client was detached (early.go).
 	early   []byte // what the upstream sent before closing; nil unless it closed then

@@ -110,6 +110,8 @@ func appendClientHead(b []byte, ex *exchange) []byte {
 	b = appendTrace(b, ex, r.Headers, vias > 0, r.Minor)
 	b = append(b, ex.fx.ResponseHeaders()...)
 	switch {
+	case ex.rb.on:
+		b = appendBodyFraming(b, ex) // a transformed body (response_body.go)
 	case ex.respFrame == http1.FramingChunked && !ex.dechunk:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	case r.ContentLength >= 0 && !r.Chunked && r.Status != 204:

@@ -42,6 +42,7 @@ type stream struct {
 	held []byte        // body bytes gnet read before the detach, copied first
 	out  *os.File      // response streams: a dup of the client socket (stream_response.go)
 	sent int64         // response bytes written to out, added to bytesOut on the loop
+	body streamBody    // response streams: the body phase, when transformed (response_body.go)
 }
 
 // alive reports whether the exchange this stream serves still exists.

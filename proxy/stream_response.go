@@ -39,7 +39,7 @@ var respBufs = sync.Pool{New: func() any { b := make([]byte, respBuf); return &b
 // (closing the upstream's Conn would drop that). Loop only.
 func (ex *exchange) shouldStreamResponse(next int) bool {
 	cl, up := ex.cl, ex.up
-	if ex.respState != rsBody || !ex.reqDone || cl.closed || up == nil || up.closed || up.c.OutboundBuffered() != 0 {
+	if ex.respState != rsBody || ex.rb.whole || !ex.reqDone || cl.closed || up == nil || up.closed || up.c.OutboundBuffered() != 0 {
 		return false
 	}
 	out := cl.c.OutboundBuffered()
@@ -71,6 +71,7 @@ func (ex *exchange) streamResponse() {
 	ex.up = nil
 	up.ex = nil
 	up.discard() // the dup keeps the socket; this conn never returns to the pool
+	s.takeBodyPhase(ex)
 	ex.stream = s
 	s.lp.e.streams.Add(1)
 	s.lp.loop.HoldUpstream() // discard let go of the count; the dup is still a descriptor
@@ -80,6 +81,7 @@ func (ex *exchange) streamResponse() {
 func (s *stream) copyResponse() {
 	defer s.lp.loop.CloseUpstream()
 	defer s.file.Close()
+	defer s.body.chain.Release()
 	// Framing state moves to the goroutine; the loop no longer touches it.
 	fr := s.ex.respFr
 	// What gnet still holds for the client goes out first, then the socket
@@ -112,12 +114,14 @@ func (s *stream) copyResponse() {
 			out.add(f)
 			p = p[m:]
 		}
-		if w := out.bytes(); len(w) > 0 && !s.send(w) {
+		end := done || errors.Is(err, io.EOF) && fr.Framing() == http1.FramingClose
+		w, terr := s.transform(out.bytes(), end)
+		if terr != nil || len(w) > 0 && !s.send(w) {
 			s.cutOff()
 			return
 		}
 		switch {
-		case done, errors.Is(err, io.EOF) && fr.Framing() == http1.FramingClose:
+		case end:
 			// Bytes after the end of the response are dropped with the
 			// upstream conn, which never returns to a pool.
 			s.finishResponse()

@@ -187,13 +187,17 @@ func (ex *exchange) pumpResponse() {
 			ex.upstreamBroken(errBadChunkedResponse)
 			return
 		}
-		if body.Len() > 0 {
+		if ex.rb.on {
+			if !ex.writeTransformed(nil, body.Data, done) {
+				return
+			}
+		} else if body.Len() > 0 {
 			ex.bytesOut += int64(body.Len())
 			cl.lp.writeFrame(cl.c, nil, body)
 		}
 		ex.respConsume(n)
 		if done {
-			ex.complete()
+			ex.completeBody()
 			return
 		}
 	}
@@ -274,6 +278,7 @@ func (ex *exchange) relayHead(buf []byte) bool {
 	// A chunked body is re-chunked for HTTP/1.1 clients (our size lines, no
 	// extensions, no trailers) and de-chunked for HTTP/1.0 ones.
 	ex.respFr.Reset(ex.respFrame, ex.resp.ContentLength, !ex.dechunk)
+	ex.startBodyPhase() // a ResponseHead filter may transform the body (response_body.go)
 	if ex.respFrame == http1.FramingClose || ex.dechunk || !ex.reqDone {
 		// Without a length the client learns the end only from our close;
 		// and a request body the upstream did not wait for leaves the
@@ -300,14 +305,18 @@ func (ex *exchange) relayHead(buf []byte) bool {
 		}
 	}
 	ex.wrote = true
-	ex.bytesOut += int64(len(cl.lp.out) + body.Len())
-	cl.lp.writeFrame(cl.c, cl.lp.out, body)
+	if ex.rb.on {
+		ex.writeTransformed(cl.lp.out, body.Data, done)
+	} else {
+		ex.bytesOut += int64(len(cl.lp.out) + body.Len())
+		cl.lp.writeFrame(cl.c, cl.lp.out, body)
+	}
 	if cl.closed {
 		return false // the write failed and closed it; the teardown follows
 	}
 	ex.respConsume(n + m)
 	if done {
-		ex.complete()
+		ex.completeBody()
 		return false
 	}
 	return true
@@ -317,7 +326,17 @@ func (ex *exchange) relayHead(buf []byte) bool {
 // the upstream goes back to its pool when it can carry another request.
 // Loop only.
 func (ex *exchange) complete() {
-	up, cl := ex.up, ex.cl
+	cl := ex.cl
+	ex.putUpstream()
+	keepAlive := ex.keepAlive && ex.reqDone
+	cl.lp.release(ex)
+	cl.finished(keepAlive)
+}
+
+// putUpstream lets go of an upstream whose response is all in: back to its
+// pool when it can carry another request. Loop only.
+func (ex *exchange) putUpstream() {
+	up := ex.up
 	// Bytes after the end of the response would be read as the answer to the
 	// next request on this connection: such an upstream is not reused.
 	reusable := ex.reqDone && ex.resp.KeepAlive && ex.respFrame != http1.FramingClose &&
@@ -332,9 +351,6 @@ func (ex *exchange) complete() {
 			up.discard()
 		}
 	}
-	keepAlive := ex.keepAlive && ex.reqDone
-	cl.lp.release(ex)
-	cl.finished(keepAlive)
 }
 
 // upstreamClosed handles the upstream socket closing under an exchange.
@@ -342,10 +358,16 @@ func (ex *exchange) complete() {
 func (ex *exchange) upstreamClosed() {
 	ex.up = nil
 	switch {
+	case ex.rb.pending:
+		// The body is all in and with a worker (response_body_offload.go):
+		// its result completes the exchange.
 	case ex.cl.detached:
 		// An upload stream owns the client; it sees the upstream gone at its
 		// next step and answers the client itself.
 	case ex.respState == rsBody && ex.respFrame == http1.FramingClose:
+		if ex.rb.on && !ex.writeTransformed(nil, nil, true) {
+			return // the transforms' last bytes could not go out
+		}
 		ex.complete() // a close-delimited body ends here
 	case !ex.gotByte && ex.retryable():
 		// Replay once on a new connection: another pooled one may have been

@@ -12,6 +12,8 @@
 //	/          the default body (-body bytes; 12 gives "hello world\n")
 //	/4k.bin    4096 bytes
 //	/64k.bin   65536 bytes
+//	/64k.json  the -json file as application/json (bench/compress.sh
+//	           serves testdata/64k.json); 404 without -json
 //	/svc<digits>/...  the default body: the 100-route scenario's paths
 //	           (/svc<i>/items/<n>); any path of that shape, so the route
 //	           count can change without touching the upstream
@@ -28,6 +30,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -47,6 +50,7 @@ func main() {
 	bodyLen := flag.Int("body", 12, "bytes of the default body served at / (12: \"hello world\\n\")")
 	latency := flag.Duration("latency", 0, "delay added before each response (0: none)")
 	status := flag.Int("status", 200, "status code of every known path")
+	jsonFile := flag.String("json", "", "a file served at /64k.json as application/json (\"\": none)")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*listen)
@@ -62,6 +66,13 @@ func main() {
 		"/":        newResponse(*status, "text/plain", defaultBody(*bodyLen)),
 		"/4k.bin":  newResponse(*status, "application/octet-stream", bytes.Repeat([]byte{'a'}, 4096)),
 		"/64k.bin": newResponse(*status, "application/octet-stream", bytes.Repeat([]byte{'b'}, 65536)),
+	}
+	if *jsonFile != "" {
+		b, err := os.ReadFile(*jsonFile)
+		if err != nil {
+			log.Fatalf("upstream: -json: %v", err)
+		}
+		srv.routes["/64k.json"] = newResponse(*status, "application/json", b)
 	}
 	srv.svc = srv.routes["/"]
 	srv.notFound = newResponse(404, "text/plain", []byte("not found\n"))

@@ -92,7 +92,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	warnings := append(snap.FallthroughWarnings(cfg), corsWarnings(cfg)...)
+	warnings := append(snap.FallthroughWarnings(cfg), snap.RouteWarnings(cfg)...)
 	if f.check {
 		snap.Close()
 		for _, w := range warnings {

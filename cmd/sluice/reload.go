@@ -135,7 +135,7 @@ func (g *gateway) install() (*admin.ReloadResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range append(snap.FallthroughWarnings(cfg), corsWarnings(cfg)...) {
+	for _, w := range append(snap.FallthroughWarnings(cfg), snap.RouteWarnings(cfg)...) {
 		g.log.Warn(w)
 	}
 	snap.Start()

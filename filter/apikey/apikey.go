@@ -128,6 +128,9 @@ func (f *Filter) add(c Consumer) {
 	f.byHash[h] = &consumer{id: []byte(c.ID), hash: h}
 }
 
+// Gate marks the filter as one that refuses requests (a missing or unknown key is refused).
+func (*Filter) Gate() {}
+
 // Request authenticates the request. Any loop; allocation-free.
 func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 	var key []byte

@@ -6,6 +6,7 @@ package builtin
 import (
 	_ "github.com/sluicehq/sluice/filter/apikey"      // type: api_key
 	_ "github.com/sluicehq/sluice/filter/auditlog"    // type: audit_log
+	_ "github.com/sluicehq/sluice/filter/compress"    // type: compress
 	_ "github.com/sluicehq/sluice/filter/cors"        // type: cors
 	_ "github.com/sluicehq/sluice/filter/jwt"         // type: jwt
 	_ "github.com/sluicehq/sluice/filter/ratelimit"   // type: rate_limit

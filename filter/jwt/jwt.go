@@ -219,6 +219,9 @@ func resolve(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
+// Gate marks the filter as one that refuses requests (a missing or bad token is refused).
+func (*Filter) Gate() {}
+
 // Request authenticates the request. Any loop; allocation-free on a cache
 // hit.
 func (f *Filter) Request(x *filter.Exchange) filter.Verdict {

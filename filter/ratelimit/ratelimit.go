@@ -85,6 +85,9 @@ func build(m *config.Middleware) (filter.Filter, error) {
 	return New(s)
 }
 
+// Gate marks the filter as one that refuses requests (an exhausted bucket is refused).
+func (*Filter) Gate() {}
+
 // Request admits or rejects x at x.Now (the current time when x.Now is 0).
 // Any loop; lock-free, no allocation.
 func (f *Filter) Request(x *filter.Exchange) filter.Verdict {

@@ -71,6 +71,9 @@ func New(s *Settings) *Filter {
 	return f
 }
 
+// Gate marks the filter as one that refuses requests (an unmet claim rule is refused).
+func (*Filter) Gate() {}
+
 // Request checks the claims. Any loop; no allocation.
 func (f *Filter) Request(x *filter.Exchange) filter.Verdict {
 	if x.Claims == nil {

@@ -85,6 +85,9 @@ func build(m *config.Middleware) (filter.Filter, error) {
 	return f, nil
 }
 
+// Gate marks the filter as one that refuses requests (a request that fails its checks is refused).
+func (*Filter) Gate() {}
+
 // Request checks the head: required headers (400), then, for a request
 // with a body, its media type (415) and its Content-Length (413); then
 // asks for the body when it has a schema to check or a chunked body to

@@ -5,9 +5,11 @@ PKGS     := ./...
 # Modules nested in this repository, each with its own go.mod so that what
 # only the benchmarks need (goja, gonum/plot) stays out of the gateway's
 # go.mod. `make test` vets, lints and tests them like the main module.
-# tools/ (toxiproxy's server for engine's fault tests, staticcheck) has no
-# code of its own: it pins those programs, which run as `go tool -n`.
-MODS     := bench
+# tools/ pins toxiproxy's server (engine's fault tests) and staticcheck,
+# which run as `go tool -n`; its one test, promcheck, parses the built
+# gateway's /metrics with the Prometheus text parser that module already
+# has (prometheus/common, through toxiproxy).
+MODS     := bench tools
 # A count, not a duration: with a duration, Go's fuzz coordinator can fail a
 # clean run with "context deadline exceeded" as the time runs out
 # (golang/go#75804, fixed in Go 1.27). 300000 inputs is 3-10 s a target here.

@@ -10,6 +10,7 @@
 //	POST /reload         re-read the config file (as SIGHUP does)
 //	GET  /metrics        Prometheus text (VictoriaMetrics' default set)
 //	GET  /debug/pprof/   Go profiles, only with Options.Pprof
+//	GET  /dashboard      the live dashboard (/ redirects there); see dashboard.go
 //
 // Answers are JSON (except /metrics and pprof); errors are
 // {"error":"…"}. Without a token, a request whose Host is not a loopback
@@ -44,6 +45,17 @@ type Gateway interface {
 	// a place in the file are config.Errors, and ErrNothingToReload means
 	// there is no file.
 	Reload() (*ReloadResult, error)
+	// LastReload is the outcome of the latest reload attempt, whatever
+	// asked for it (SIGHUP, POST /reload, a file change); nil before
+	// the first.
+	LastReload() *ReloadReport
+}
+
+// ReloadReport is how a reload attempt ended.
+type ReloadReport struct {
+	At      time.Time
+	Trigger string // "SIGHUP", "POST /reload", "file change"
+	Err     error  // nil when the new config applied
 }
 
 // Running is one installed configuration. It is never mutated once
@@ -55,6 +67,9 @@ type Running struct {
 	Snapshot *pipeline.Snapshot
 	// LoadedAt is when it was installed.
 	LoadedAt time.Time
+	// Version counts installed configs: 1 for the one loaded at start,
+	// +1 for each reload that applied.
+	Version uint64
 }
 
 // ReloadResult is what a successful reload installed.
@@ -90,6 +105,7 @@ type Server struct {
 	token tokenCheck
 	csrf  *http.CrossOriginProtection
 	srv   *http.Server
+	live  live // the dashboard's shared document
 }
 
 // New returns the admin API for opts.
@@ -118,6 +134,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.token.required() && !hostAllowed(r) {
 		// DNS-rebinding protection; see host.go.
 		writeError(w, http.StatusForbidden, "Host refused: without admin_token_env the admin API answers only loopback names and addresses in Host (localhost, 127.0.0.1, [::1])")
+		return
+	}
+	if isDashboard(r.URL.Path) {
+		// The page and its assets load without the token (a browser
+		// cannot send it on navigation); its data and actions need the
+		// token or a session cookie bought with it (session.go).
+		if err := s.csrf.Check(r); err != nil {
+			writeError(w, http.StatusForbidden, "cross-origin request refused")
+			return
+		}
+		s.serveDashboard(w, r)
 		return
 	}
 	if !s.token.allows(r) {

@@ -36,7 +36,14 @@ func (t *tokenCheck) allows(r *http.Request) bool {
 		return true
 	}
 	got, ok := bearer(r.Header.Get("Authorization"))
-	if !ok {
+	return ok && t.matches(got)
+}
+
+// matches reports whether got is the configured token (false when none
+// is). Any goroutine.
+func (t *tokenCheck) matches(got string) bool {
+	want := t.sum.Load()
+	if want == nil {
 		return false
 	}
 	sum := sha256.Sum256([]byte(got))

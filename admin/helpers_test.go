@@ -53,6 +53,7 @@ type fakeGateway struct {
 	ready   error
 	reload  func() (*ReloadResult, error)
 	reloads int
+	last    *ReloadReport
 }
 
 func (g *fakeGateway) Running() *Running {
@@ -65,6 +66,12 @@ func (g *fakeGateway) Ready() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.ready
+}
+
+func (g *fakeGateway) LastReload() *ReloadReport {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last
 }
 
 func (g *fakeGateway) Reload() (*ReloadResult, error) {

@@ -234,7 +234,7 @@ routes:
 			t.Errorf("%s did not move", series)
 		}
 	}
-	rej := `sluice_middleware_rejections_total{middleware="lim",type="rate_limit",status="429",reason="rate limit exceeded"}`
+	rej := `sluice_middleware_rejections_total{route="limited",middleware="lim",type="rate_limit",status="429",reason="rate limit exceeded"}`
 	if after[rej]-before[rej] != 1 {
 		t.Errorf("%s moved by %v", rej, after[rej]-before[rej])
 	}

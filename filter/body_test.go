@@ -79,7 +79,7 @@ func TestRequestBodyPhase(t *testing.T) {
 			}
 		}
 	}
-	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{middleware="body_a",type="test",status="400",reason="bad body"}`).Get(); n != 1 {
+	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{route="",middleware="body_a",type="test",status="400",reason="bad body"}`).Get(); n != 1 {
 		t.Errorf("body rejections counted %d, want 1", n)
 	}
 	var x Exchange

@@ -35,6 +35,7 @@ type responder struct {
 
 // label names a filter in metrics and counts its rejections by reason.
 type label struct {
+	route     string // the route whose chain this is ("" when unnamed)
 	name, typ string
 	reasons   atomic.Pointer[[]reason] // copy-on-write: rejections are read far more than new reasons appear
 }
@@ -136,6 +137,16 @@ func (c *Chain) Label(i int, name, typ string) {
 	c.labels[i].name, c.labels[i].typ = name, typ
 }
 
+// LabelRoute names the route the chain belongs to in the rejection
+// metric, so rejections (rate limiting, say) are counted per route even
+// when routes share a middleware instance. Call it while building the
+// chain, before any request runs.
+func (c *Chain) LabelRoute(route string) {
+	for i := range c.labels {
+		c.labels[i].route = route
+	}
+}
+
 // count adds a rejection to sluice_middleware_rejections_total. Reasons
 // are the filters' constant messages, so the set stays small; a new one
 // allocates once, every later one is a scan and an atomic add.
@@ -148,7 +159,7 @@ func (l *label) count(status int, msg string) {
 			}
 		}
 	}
-	n := metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_middleware_rejections_total{middleware=%q,type=%q,status="%d",reason=%q}`, l.name, l.typ, status, msg))
+	n := metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_middleware_rejections_total{route=%q,middleware=%q,type=%q,status="%d",reason=%q}`, l.route, l.name, l.typ, status, msg))
 	n.Inc()
 	for {
 		old := l.reasons.Load()

@@ -33,10 +33,10 @@ func TestReplyIsNotARejection(t *testing.T) {
 			t.Fatal("a Reject reads as a Reply")
 		}
 	}
-	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{middleware="edge_reject",type="test",status="403",reason="Forbidden"}`).Get(); n != 3 {
+	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{route="",middleware="edge_reject",type="test",status="403",reason="Forbidden"}`).Get(); n != 3 {
 		t.Errorf("rejections %d, want 3", n)
 	}
-	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{middleware="edge_reply",type="test",status="204",reason=""}`).Get(); n != 0 {
+	if n := metrics.GetOrCreateCounter(`sluice_middleware_rejections_total{route="",middleware="edge_reply",type="test",status="204",reason=""}`).Get(); n != 0 {
 		t.Errorf("replies counted as rejections: %d", n)
 	}
 }

@@ -15,11 +15,12 @@ import (
 // address, middleware), never raw paths or client addresses, so their
 // cardinality is bounded by the config. Every object the hot path touches
 // is created once (per route or cluster, when a snapshot is built) and
-// updated with atomics or a short mutex: no allocation per request. The
-// request counter is the exception that proves it: its series (route x
-// method x status class) are created on first use, so /metrics lists only
-// combinations that happened, and the steady state is an atomic load and
-// add (requestCounters).
+// updated with atomics or a short mutex: no allocation per request. Every
+// per-route series is created the first time it is updated (requestCounters,
+// lazyHistogram, lazyCounter), so /metrics lists only what happened: a
+// route that never took a request has no series, one that only answered
+// GET 2xx has one request counter, not 48. The steady state is an atomic
+// load before the update.
 
 // Methods counted by name; anything else is "other".
 var methodNames = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
@@ -62,44 +63,80 @@ func (r *requestCounters) inc(method, class int) {
 // RouteMetrics are one route's request metrics.
 type RouteMetrics struct {
 	requests requestCounters
-	total    *metrics.PrometheusHistogram
-	upstream *metrics.PrometheusHistogram
-	overhead *metrics.PrometheusHistogram
-	bytesIn  *metrics.Counter
-	bytesOut *metrics.Counter
+	total    lazyHistogram
+	upstream lazyHistogram
+	overhead lazyHistogram
+	bytesIn  lazyCounter
+	bytesOut lazyCounter
 }
 
-// NewRouteMetrics returns the metrics of the route called name, creating
-// them on first use; a route that survives a reload keeps its series.
-// Off the hot path (it allocates).
+// NewRouteMetrics returns the metrics of the route called name; its series
+// are created when first updated, and a route that survives a reload keeps
+// them. Off the hot path (it allocates).
 func NewRouteMetrics(name string) *RouteMetrics {
 	q := strconv.Quote(name)
-	r := &RouteMetrics{requests: requestCounters{route: q}}
-	r.total = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_request_duration_seconds{route=%s}`, q), latencyBuckets)
-	r.upstream = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_upstream_duration_seconds{route=%s}`, q), latencyBuckets)
-	r.overhead = metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`sluice_gateway_overhead_seconds{route=%s}`, q), overheadBuckets)
-	r.bytesIn = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_request_bytes_total{route=%s}`, q))
-	r.bytesOut = metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_response_bytes_total{route=%s}`, q))
-	return r
+	return &RouteMetrics{
+		requests: requestCounters{route: q},
+		total:    lazyHistogram{name: fmt.Sprintf(`sluice_request_duration_seconds{route=%s}`, q), buckets: latencyBuckets},
+		upstream: lazyHistogram{name: fmt.Sprintf(`sluice_upstream_duration_seconds{route=%s}`, q), buckets: latencyBuckets},
+		overhead: lazyHistogram{name: fmt.Sprintf(`sluice_gateway_overhead_seconds{route=%s}`, q), buckets: overheadBuckets},
+		bytesIn:  lazyCounter{name: fmt.Sprintf(`sluice_request_bytes_total{route=%s}`, q)},
+		bytesOut: lazyCounter{name: fmt.Sprintf(`sluice_response_bytes_total{route=%s}`, q)},
+	}
 }
 
 // Request records one finished request: its method and final status (0
 // when the client got no response), the total time, the upstream's part
 // (0 when no upstream answered) and the gateway's own part, and the bytes
-// read from and written to the client. Any goroutine; no allocation.
+// read from and written to the client. Any goroutine; no allocation once
+// the route's series exist.
 func (r *RouteMetrics) Request(method []byte, status int, total, upstream, overhead time.Duration, in, out int64) {
 	class := status / 100
 	if class < 0 || class >= len(statusClasses) {
 		class = 0
 	}
 	r.requests.inc(methodIndex(method), class)
-	r.total.Update(total.Seconds())
+	r.total.get().Update(total.Seconds())
 	if upstream > 0 {
-		r.upstream.Update(upstream.Seconds())
+		r.upstream.get().Update(upstream.Seconds())
 	}
-	r.overhead.Update(overhead.Seconds())
-	r.bytesIn.AddInt64(in)
-	r.bytesOut.AddInt64(out)
+	r.overhead.get().Update(overhead.Seconds())
+	r.bytesIn.get().AddInt64(in)
+	r.bytesOut.get().AddInt64(out)
+}
+
+// lazyHistogram is a histogram series created on its first update.
+type lazyHistogram struct {
+	name    string
+	buckets []float64
+	h       atomic.Pointer[metrics.PrometheusHistogram]
+}
+
+// get returns the series, creating it the first time. Any goroutine; two
+// loops racing here get the same series from the set.
+func (l *lazyHistogram) get() *metrics.PrometheusHistogram {
+	h := l.h.Load()
+	if h == nil {
+		h = metrics.GetOrCreatePrometheusHistogramExt(l.name, l.buckets)
+		l.h.Store(h)
+	}
+	return h
+}
+
+// lazyCounter is a counter series created on its first update.
+type lazyCounter struct {
+	name string
+	c    atomic.Pointer[metrics.Counter]
+}
+
+// get returns the series, creating it the first time. Any goroutine.
+func (l *lazyCounter) get() *metrics.Counter {
+	c := l.c.Load()
+	if c == nil {
+		c = metrics.GetOrCreateCounter(l.name)
+		l.c.Store(c)
+	}
+	return c
 }
 
 func methodIndex(m []byte) int {
@@ -130,6 +167,23 @@ func NewClusterMetrics(name string) *ClusterMetrics {
 		Dials:  metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_dials_total{cluster=%s}`, q)),
 		Reused: metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_requests_total{cluster=%s,connection="reused"}`, q)),
 		Fresh:  metrics.GetOrCreateCounter(fmt.Sprintf(`sluice_upstream_requests_total{cluster=%s,connection="new"}`, q)),
+	}
+}
+
+// TargetMetrics are one upstream target's connection gauges, so the
+// dashboard shows open connections per target.
+type TargetMetrics struct {
+	Idle   *metrics.Gauge // idle keep-alive connections, all loops
+	Active *metrics.Gauge // connections carrying a request
+}
+
+// NewTargetMetrics returns the gauges of target addr in cluster, creating
+// them on first use (the first pool for the target). Off the hot path.
+func NewTargetMetrics(cluster, addr string) *TargetMetrics {
+	q, a := strconv.Quote(cluster), strconv.Quote(addr)
+	return &TargetMetrics{
+		Idle:   metrics.GetOrCreateGauge(fmt.Sprintf(`sluice_upstream_target_connections{cluster=%s,target=%s,state="idle"}`, q, a), nil),
+		Active: metrics.GetOrCreateGauge(fmt.Sprintf(`sluice_upstream_target_connections{cluster=%s,target=%s,state="active"}`, q, a), nil),
 	}
 }
 

@@ -31,9 +31,10 @@ var help = map[string]string{
 	"sluice_client_connections_refused_total":             "Client connections answered 503 and closed at accept, by reason (max_connections, per_ip).",
 	"sluice_upstream_connections_refused_total":           "Requests answered 503 because a new upstream connection would pass the descriptor budget.",
 	"sluice_upstream_connections":                         "Upstream connections, all event loops, by cluster and state (idle, active).",
+	"sluice_upstream_target_connections":                  "Upstream connections, all event loops, by cluster, target and state (idle, active).",
 	"sluice_upstream_dials_total":                         "Upstream connections opened, by cluster.",
 	"sluice_upstream_requests_total":                      "Requests sent upstream, by cluster and connection (reused, new).",
-	"sluice_middleware_rejections_total":                  "Requests a middleware answered itself, by middleware, type, status and client-facing reason.",
+	"sluice_middleware_rejections_total":                  "Requests a middleware answered itself, by route, middleware, type, status and client-facing reason.",
 	"sluice_jwt_rejections_total":                         "Tokens a jwt middleware refused, by middleware and internal reason (expired, bad_signature, unknown_kid, ...).",
 	"sluice_access_log_dropped_total":                     "Access-log lines dropped because the sink fell behind.",
 	"sluice_ratelimit_redis_up":                           "1 while a scope: cluster rate limit synchronises through Redis, 0 while it runs in its on_failure mode, by limit.",
@@ -84,11 +85,18 @@ func WritePrometheus(w io.Writer) error {
 	for line := range bytes.Lines(buf.Bytes()) {
 		if rest, ok := bytes.CutPrefix(line, []byte("# HELP ")); ok {
 			name, text, _ := strings.Cut(strings.TrimSuffix(string(rest), "\n"), " ")
+			if to, ok := counterNames[name]; ok {
+				name = to
+			}
 			if text == "" {
 				text = helpFor(name)
 			}
 			bw.WriteString("# HELP " + name + " " + escapeHelp(text) + "\n")
 			continue
+		}
+		if bytes.HasPrefix(line, []byte("go_")) || bytes.HasPrefix(line, []byte("# TYPE go_")) {
+			name, _, _ := strings.Cut(strings.TrimPrefix(string(line), "# TYPE "), " ")
+			line = renameCounter(line, name)
 		}
 		bw.Write(line)
 	}

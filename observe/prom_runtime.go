@@ -1,11 +1,14 @@
 package observe
 
+import "bytes"
+
 // runtimeHelp is the HELP text of the Go runtime and process families that
 // VictoriaMetrics/metrics writes (WritePrometheus(w, true), v1.45). Memory
 // statistics are runtime.MemStats fields; process figures come from
 // /proc/self and the cgroup. A family added by a later version of the
 // library gets genericHelp until it is listed here.
 var runtimeHelp = map[string]string{
+	// Counters the library names *_count, renamed (counterNames).
 	"go_sched_latencies_seconds":          "Time goroutines spent runnable before running (runtime/metrics /sched/latencies).",
 	"go_mutex_wait_seconds_total":         "Time goroutines spent blocked on sync.Mutex, sync.RWMutex and runtime locks.",
 	"go_gc_mark_assist_cpu_seconds_total": "CPU time goroutines spent helping the garbage collector mark (GC assists).",
@@ -37,10 +40,10 @@ var runtimeHelp = map[string]string{
 	"go_memstats_stack_inuse_bytes":       "Bytes in stack spans (MemStats.StackInuse).",
 	"go_memstats_stack_sys_bytes":         "Bytes of stack memory obtained from the operating system (MemStats.StackSys).",
 	"go_memstats_sys_bytes":               "Total bytes of memory obtained from the operating system (MemStats.Sys).",
-	"go_cgo_calls_count":                  "Calls from Go to C since start.",
+	"go_cgo_calls_total":                  "Calls from Go to C since start.",
 	"go_cpu_count":                        "Logical CPUs usable by the process (runtime.NumCPU).",
 	"go_gc_duration_seconds":              "Quantiles of garbage-collection pause durations.",
-	"go_gc_forced_count":                  "Garbage collections forced by the application (runtime.GC) since start.",
+	"go_gc_forced_total":                  "Garbage collections forced by the application (runtime.GC) since start.",
 	"go_gomaxprocs":                       "GOMAXPROCS: the Ps that run Go code at once.",
 	"go_goroutines":                       "Goroutines that currently exist.",
 	"go_threads":                          "OS threads created by the Go runtime.",
@@ -76,4 +79,22 @@ var runtimeHelp = map[string]string{
 	"process_pressure_memory_waiting_seconds_total": "Time some of the cgroup's tasks waited for memory (PSI some).",
 	"process_pressure_memory_stalled_seconds_total": "Time all of the cgroup's tasks waited for memory (PSI full).",
 	"process_cgroup_cpu_throttled_seconds_total":    "Time the cgroup was throttled by its CPU limit.",
+}
+
+// counterNames renames the library's counters whose names end in _count:
+// Prometheus reserves that suffix for histograms and summaries, and
+// promtool's lint asks counters to end in _total.
+var counterNames = map[string]string{
+	"go_cgo_calls_count": "go_cgo_calls_total",
+	"go_gc_forced_count": "go_gc_forced_total",
+}
+
+// renameCounter returns line with a family of counterNames renamed, or
+// line itself. name is the family the line is about.
+func renameCounter(line []byte, name string) []byte {
+	to, ok := counterNames[name]
+	if !ok {
+		return line
+	}
+	return bytes.Replace(line, []byte(name), []byte(to), 1)
 }

@@ -207,6 +207,7 @@ func BuildFrom(cfg *config.Config, prev *Snapshot) (_ *Snapshot, err error) {
 			for j, name := range rc.Middleware {
 				r.Chain.Label(j, name, cfg.Middleware[name].Type)
 			}
+			r.Chain.LabelRoute(rc.Name)
 		}
 		if rc.StripPrefix != "" {
 			r.StripPrefix = []byte(rc.StripPrefix)

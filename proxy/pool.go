@@ -23,19 +23,22 @@ type pool struct {
 	retired bool
 
 	m                *observe.ClusterMetrics
+	tm               *observe.TargetMetrics
 	pubIdle, pubBusy int // what publish last added to the cluster's gauges
 }
 
-// publish moves the cluster's connection gauges by what changed in this
-// pool since the last sweep: gauges lag by at most a tick, and the hot path
-// touches no shared counter for them. Loop only.
+// publish moves the cluster's and the target's connection gauges by what
+// changed in this pool since the last sweep: gauges lag by at most a tick,
+// and the hot path touches no shared counter for them. Loop only.
 func (p *pool) publish() {
 	if d := len(p.idle) - p.pubIdle; d != 0 {
 		p.m.Idle.Add(float64(d))
+		p.tm.Idle.Add(float64(d))
 		p.pubIdle = len(p.idle)
 	}
 	if d := p.busy - p.pubBusy; d != 0 {
 		p.m.Active.Add(float64(d))
+		p.tm.Active.Add(float64(d))
 		p.pubBusy = p.busy
 	}
 }

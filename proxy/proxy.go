@@ -145,7 +145,7 @@ func (lp *Worker) Accept(c Conn, s Socket, addr netip.Addr, a Admission, bind fu
 func (lp *Worker) pool(t *upstream.Target) *pool {
 	p := lp.pools[t]
 	if p == nil {
-		p = &pool{lp: lp, target: t, m: observe.NewClusterMetrics(t.Cluster.Name)}
+		p = &pool{lp: lp, target: t, m: observe.NewClusterMetrics(t.Cluster.Name), tm: observe.NewTargetMetrics(t.Cluster.Name, t.Addr)}
 		// A request routed on a replaced snapshot (a retry, say) may reach
 		// a target after its pools were retired: its pool is born retired.
 		p.retired = !serves(lp.e.Snapshot(), t)

@@ -64,7 +64,7 @@ func newFlags(out io.Writer) (*flag.FlagSet, *flags) {
 	fs.BoolVar(&f.watchConfig, "watch-config", false, "reload when the config file changes (its mtime or size, checked every second)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM/SIGINT, fail /readyz and keep serving this long before draining, so load balancers stop sending first")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: sluice [flags]\n       sluice hash-key [KEY]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
+		fmt.Fprintf(out, "Usage: sluice [flags]\n       sluice hash-key [KEY]\n       sluice status|routes [-admin ADDR]\n\nSluice is an HTTP/1.1 API gateway. Flags override the config file.\n\n")
 		fs.PrintDefaults()
 	}
 	return fs, f

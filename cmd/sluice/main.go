@@ -4,6 +4,8 @@
 //	sluice -config FILE            run FILE
 //	sluice -check -config FILE     validate FILE and exit (like nginx -t)
 //	sluice hash-key [KEY]          print the key_sha256 of an API key (KEY or stdin)
+//	sluice status [-admin ADDR]    config, last reload, clusters of a running gateway
+//	sluice routes [-admin ADDR]    its routes with live req/s, errors, latency
 //	sluice -version                print the version and the Go version it was built with
 //
 // Any other positional argument is a usage error (exit 2): a stray word
@@ -44,12 +46,15 @@ func run(args []string, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "hash-key" {
 		return hashKey(args[1:], os.Stdin, os.Stdout, stderr)
 	}
+	if len(args) > 0 && (args[0] == "status" || args[0] == "routes") {
+		return adminView(args[0], args[1:], os.Stdout, stderr)
+	}
 	fs, f := newFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sluice: unexpected argument %q (flags start with -; the only subcommand is hash-key)\n\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "sluice: unexpected argument %q (flags start with -; the subcommands are hash-key, status and routes)\n\n", fs.Arg(0))
 		fs.Usage()
 		return 2
 	}

@@ -31,8 +31,9 @@ type gateway struct {
 	admin *admin.Server // nil when the admin listener is off; set before it serves
 
 	cur       atomic.Pointer[admin.Running]
-	listening atomic.Bool // the client listener accepts connections
-	draining  atomic.Bool // a SIGTERM arrived: /readyz fails from now on
+	last      atomic.Pointer[admin.ReloadReport] // nil before the first reload
+	listening atomic.Bool                        // the client listener accepts connections
+	draining  atomic.Bool                        // a SIGTERM arrived: /readyz fails from now on
 
 	// mu serialises reloads: SIGHUP, POST /reload and the file watcher
 	// may ask at once, and each must build from the snapshot the previous
@@ -49,7 +50,7 @@ type gateway struct {
 func newGateway(f *flags, log *slog.Logger, level *slog.LevelVar, eng *engine.Engine, cfg *config.Config, snap *pipeline.Snapshot) *gateway {
 	g := &gateway{f: f, log: log, level: level, eng: eng, retiring: map[*pipeline.Snapshot]*time.Timer{}, now: time.Now}
 	at := g.now()
-	g.cur.Store(&admin.Running{Config: cfg, Snapshot: snap, LoadedAt: at})
+	g.cur.Store(&admin.Running{Config: cfg, Snapshot: snap, LoadedAt: at, Version: 1})
 	// The first load counts as a successful one for the gauges, so they
 	// mean something before any reload.
 	lastReloadSuccessful.Set(1)
@@ -59,6 +60,9 @@ func newGateway(f *flags, log *slog.Logger, level *slog.LevelVar, eng *engine.En
 
 // Running implements admin.Gateway.
 func (g *gateway) Running() *admin.Running { return g.cur.Load() }
+
+// LastReload implements admin.Gateway.
+func (g *gateway) LastReload() *admin.ReloadReport { return g.last.Load() }
 
 // Reload implements admin.Gateway: POST /reload.
 func (g *gateway) Reload() (*admin.ReloadResult, error) { return g.reload("POST /reload") }
@@ -90,6 +94,7 @@ func (g *gateway) reload(trigger string) (*admin.ReloadResult, error) {
 	defer g.mu.Unlock()
 	start := g.now()
 	res, err := g.install()
+	g.last.Store(&admin.ReloadReport{At: start, Trigger: trigger, Err: err})
 	if err != nil {
 		reloadsFailure.Inc()
 		lastReloadSuccessful.Set(0)
@@ -135,7 +140,7 @@ func (g *gateway) install() (*admin.ReloadResult, error) {
 	}
 	snap.Start()
 	g.eng.Swap(snap)
-	run := &admin.Running{Config: cfg, Snapshot: snap, LoadedAt: g.now()}
+	run := &admin.Running{Config: cfg, Snapshot: snap, LoadedAt: g.now(), Version: old.Version + 1}
 	g.cur.Store(run)
 	g.level.Set(logLevel(cfg.Server.LogLevel))
 	if g.admin != nil {

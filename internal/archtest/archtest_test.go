@@ -17,8 +17,8 @@ const module = "github.com/sluicehq/sluice"
 // package must be given its rank here.
 var layer = map[string]int{
 	"http1": 1, "router": 1, "limiter": 1, "breaker": 1, "config": 1, "observe": 1,
-	"internal/promtext": 1, "internal/archtest": 1,
-	"auth": 2, "upstream": 2, "internal/demo": 2,
+	"internal/promtext": 1, "internal/archtest": 1, "internal/redistest": 1,
+	"auth": 2, "upstream": 2, "internal/demo": 2, "ratesync": 2,
 	"filter":     3,
 	"filter/*":   4, // every middleware type; filter/builtin imports them all
 	"pipeline":   5,
